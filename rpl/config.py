@@ -1,0 +1,116 @@
+"""Settings from `RPL_…` environment variables, read once by the composition root.
+
+Nothing here runs at import time: `Settings.from_env()` is called by the CLI (or a test) and the result
+is handed down. `RPL_HOME` holds everything the embedded default keeps on disk, so two instances with
+different homes run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from rpl.errors import RplError
+
+CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
+RUNNERS = ("prefect", "inline")
+
+
+class SettingsError(RplError):
+    """A setting has a value rpl cannot use."""
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """The per-user data folder: `$XDG_DATA_HOME/rpl`, else `~/.local/share/rpl`."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rpl"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    public_url: str = "http://127.0.0.1:8000"
+    master_key: str | None = None
+    cryptosuite: str = "eddsa-rdfc-2022"
+    runner: str = "prefect"
+    issue_batch_size: int = 2000
+    max_upload_bytes: int = 10 * 1024 * 1024
+    link_ttl_days: int = 30
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "rpl@localhost"
+    admin_token: str | None = None
+    secret_key: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("RPL_HOME") or default_home(env)).expanduser()
+        settings = cls(
+            home=home,
+            database_url=env.get("RPL_DATABASE_URL") or f"sqlite:///{home / 'rpl.db'}",
+            public_url=(env.get("RPL_PUBLIC_URL") or cls.public_url).rstrip("/"),
+            master_key=env.get("RPL_MASTER_KEY") or None,
+            cryptosuite=env.get("RPL_CRYPTOSUITE") or cls.cryptosuite,
+            runner=env.get("RPL_RUNNER") or cls.runner,
+            issue_batch_size=_int(env, "RPL_ISSUE_BATCH_SIZE", cls.issue_batch_size),
+            max_upload_bytes=_int(env, "RPL_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            link_ttl_days=_int(env, "RPL_LINK_TTL_DAYS", cls.link_ttl_days),
+            smtp_host=env.get("RPL_SMTP_HOST") or None,
+            smtp_port=_int(env, "RPL_SMTP_PORT", cls.smtp_port),
+            smtp_sender=env.get("RPL_SMTP_SENDER") or cls.smtp_sender,
+            admin_token=env.get("RPL_ADMIN_TOKEN") or None,
+            secret_key=env.get("RPL_SECRET_KEY") or None,
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.cryptosuite not in CRYPTOSUITES:
+            raise SettingsError(f"RPL_CRYPTOSUITE={self.cryptosuite!r}: use one of {CRYPTOSUITES}")
+        if self.runner not in RUNNERS:
+            raise SettingsError(f"RPL_RUNNER={self.runner!r}: use one of {RUNNERS}")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"RPL_PUBLIC_URL={self.public_url!r}: must start with http(s)://")
+        for name, value in (
+            ("RPL_ISSUE_BATCH_SIZE", self.issue_batch_size),
+            ("RPL_MAX_UPLOAD_BYTES", self.max_upload_bytes),
+            ("RPL_LINK_TTL_DAYS", self.link_ttl_days),
+        ):
+            if value < 1:
+                raise SettingsError(f"{name}={value}: must be at least 1")
+        if not 1 <= self.smtp_port <= 65535:
+            raise SettingsError(f"RPL_SMTP_PORT={self.smtp_port}: not a port (1-65535)")
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def files_dir(self) -> Path:
+        return self.home / "files"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.home / "master.key"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as err:
+        raise SettingsError(f"{name}={raw!r}: not a whole number") from err

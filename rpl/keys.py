@@ -1,0 +1,123 @@
+"""Organisation signing keys, encrypted at rest under a master key that never enters the database.
+
+The master key is 32 random bytes given as `RPL_MASTER_KEY` (base64url) or, on the embedded default,
+kept in `RPL_HOME/master.key`, created with mode 0600 on first run. Each organisation's Ed25519 seed is
+sealed with AES-256-GCM; the associated data binds the ciphertext to its organisation and key id, so a
+sealed key copied onto another organisation's row does not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from rpl.errors import RplError
+
+MASTER_KEY_BYTES = 32
+_NONCE_BYTES = 12
+_FORMAT = b"rpl-key-v1"
+
+
+class MasterKeyError(RplError):
+    """The master key is missing, malformed, or not the one the keys were sealed with."""
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    """An organisation's private key as stored: public part in the clear, seed encrypted."""
+
+    key_id: str
+    public_key: bytes
+    ciphertext: bytes
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def decode_master_key(text: str, source: str = "RPL_MASTER_KEY") -> bytes:
+    """32 bytes from base64url text; `source` names where the text came from in errors."""
+    body = text.strip()
+    if not _BASE64URL.fullmatch(body):
+        raise MasterKeyError(f"{source} is not base64url (letters, digits, '-' and '_')")
+    try:
+        raw = base64.urlsafe_b64decode(body.rstrip("=") + "=" * (-len(body.rstrip("=")) % 4))
+    except ValueError as err:
+        raise MasterKeyError(f"{source} is not base64url") from err
+    if len(raw) != MASTER_KEY_BYTES:
+        raise MasterKeyError(f"{source} must decode to {MASTER_KEY_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+def encode_master_key(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def load_or_create_master_key(configured: str | None, key_file: Path) -> bytes:
+    """The configured key if given; else the key file, created (0600) when absent."""
+    if configured:
+        return decode_master_key(configured)
+    if key_file.exists():
+        mode = key_file.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise MasterKeyError(f"{key_file} is readable by others (mode {mode:o}); chmod 600 it")
+        return decode_master_key(key_file.read_text(), source=str(key_file))
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    raw = secrets.token_bytes(MASTER_KEY_BYTES)
+    # O_EXCL: two processes starting at once must not each write a different key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return decode_master_key(key_file.read_text(), source=str(key_file))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(encode_master_key(raw) + "\n")
+    return raw
+
+
+def _aad(owner_id: str, key_id: str) -> bytes:
+    # Length-prefixed, so no owner/key-id pair can be shifted into another across a separator.
+    parts = (_FORMAT, owner_id.encode(), key_id.encode())
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
+def generate_sealed_key(master_key: bytes, owner_id: str, key_id: str) -> SealedKey:
+    private = Ed25519PrivateKey.generate()
+    seed = private.private_bytes_raw()
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    ciphertext = nonce + AESGCM(master_key).encrypt(nonce, seed, _aad(owner_id, key_id))
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return SealedKey(key_id=key_id, public_key=public, ciphertext=ciphertext)
+
+
+def open_sealed_key(master_key: bytes, owner_id: str, sealed: SealedKey) -> Ed25519PrivateKey:
+    nonce, body = sealed.ciphertext[:_NONCE_BYTES], sealed.ciphertext[_NONCE_BYTES:]
+    try:
+        seed = AESGCM(master_key).decrypt(nonce, body, _aad(owner_id, sealed.key_id))
+    except InvalidTag as err:
+        raise MasterKeyError(
+            f"key {sealed.key_id!r} of {owner_id!r} does not open under this master key"
+        ) from err
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if public != sealed.public_key:
+        raise MasterKeyError(f"key {sealed.key_id!r} of {owner_id!r}: public part does not match")
+    return private
+
+
+@dataclass(frozen=True)
+class LocalSigner:
+    """The built-in signer: an opened Ed25519 key and the verification method it signs as."""
+
+    verification_method: str
+    private_key: Ed25519PrivateKey
+
+    def sign(self, data: bytes) -> bytes:
+        return self.private_key.sign(data)

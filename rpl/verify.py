@@ -1,0 +1,237 @@
+"""Verification of a credential: every check is listed, every failure named, nothing raised.
+
+A credential is verified only when each applicable check passed: it is well-formed JSON without
+duplicate keys, its contexts are known, it satisfies its schema, every proof verifies, each proof's key
+belongs to the issuer and is an assertion method of the issuer's DID document, and it is within its
+validity period. A credential carrying a status entry is not verified until its status was checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rpl import schema
+from rpl.contexts import KNOWN_CONTEXTS
+from rpl.dids import DidResolver, ResolvedKey
+from rpl.errors import RplError
+from rpl.jsonio import loads_strict
+from rpl.proofs.dataintegrity import verify_proof
+
+log = logging.getLogger("rpl.verify")
+
+OB_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerificationResult:
+    checks: tuple[Check, ...]
+    credential: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return tuple(f"{c.name}: {c.detail}" for c in self.checks if not c.passed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "checks": [
+                {"check": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks
+            ],
+            "errors": list(self.errors),
+        }
+
+
+@dataclass
+class _Run:
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, name: str, passed: bool, detail: str) -> bool:
+        self.checks.append(Check(name, passed, detail))
+        return passed
+
+
+def verify_credential(source: Any, resolver: DidResolver, now: datetime) -> VerificationResult:
+    """Verify a credential given as JSON text or bytes, or as an already parsed value."""
+    run = _Run()
+    document = _parse(source, run)
+    if document is None:
+        return VerificationResult(tuple(run.checks))
+    try:
+        _verify_document(document, resolver, now, run)
+    except Exception as err:  # the outer edge: a bad credential must never crash a verifier
+        log.exception("unexpected error while verifying a credential")
+        run.add("internal", False, f"the verifier failed on this document: {err!r}")
+    return VerificationResult(tuple(run.checks), document)
+
+
+def _parse(source: Any, run: _Run) -> dict[str, Any] | None:
+    if not isinstance(source, (str, bytes, bytearray)):
+        document: Any = source
+    else:
+        try:
+            document = loads_strict(source)
+        except RplError as err:
+            run.add("json", False, str(err))
+            return None
+        run.add("json", True, "well-formed JSON, no duplicate keys")
+    if not isinstance(document, dict):
+        run.add("structure", False, "a credential is a JSON object")
+        return None
+    return document
+
+
+def _verify_document(doc: dict[str, Any], resolver: DidResolver, now: datetime, run: _Run) -> None:
+    if not _structure(doc, run):
+        return
+    if not _contexts(doc, run):
+        return
+    _schema(doc, run)
+    keys: dict[str, ResolvedKey] = {}
+    _proofs(doc, _recording_resolver(resolver, keys), now, run)
+    _issuer(doc, keys, run)
+    _validity(doc, now, run)
+    _status(doc, run)
+
+
+def _structure(doc: dict[str, Any], run: _Run) -> bool:
+    types = doc.get("type")
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        return run.add("structure", False, "type must be a string or a list of strings")
+    if "VerifiableCredential" not in types:
+        return run.add("structure", False, "type must include VerifiableCredential")
+    if not issuer_id(doc):
+        return run.add("structure", False, "the credential names no issuer")
+    if "credentialSubject" not in doc:
+        return run.add("structure", False, "the credential has no credentialSubject")
+    return run.add("structure", True, "a Verifiable Credential with issuer and subject")
+
+
+def issuer_id(doc: dict[str, Any]) -> str | None:
+    issuer = doc.get("issuer")
+    value = issuer.get("id") if isinstance(issuer, dict) else issuer
+    return value if isinstance(value, str) and value else None
+
+
+def _contexts(doc: dict[str, Any], run: _Run) -> bool:
+    contexts = doc.get("@context")
+    contexts = [contexts] if isinstance(contexts, (str, dict)) else contexts
+    if not isinstance(contexts, list) or not contexts:
+        return run.add("contexts", False, "@context is missing")
+    if contexts[0] != "https://www.w3.org/ns/credentials/v2":
+        return run.add("contexts", False, "the first @context must be the VC 2.0 context")
+    unknown = [c for c in contexts if isinstance(c, str) and c not in KNOWN_CONTEXTS]
+    if unknown:
+        return run.add("contexts", False, f"unknown context(s), not fetched: {', '.join(unknown)}")
+    return run.add("contexts", True, "every context is known and bundled")
+
+
+def _schema(doc: dict[str, Any], run: _Run) -> None:
+    types = doc.get("type") or []
+    if not OB_TYPES.intersection(types if isinstance(types, list) else [types]):
+        return
+    errors = schema.validate_achievement_credential(doc)
+    if errors:
+        run.add("schema", False, "; ".join(errors[:5]) + (" …" if len(errors) > 5 else ""))
+    else:
+        run.add("schema", True, "valid against the 1EdTech Open Badges 3.0 schema")
+
+
+def _recording_resolver(
+    resolver: DidResolver, keys: dict[str, ResolvedKey]
+) -> Callable[[str], bytes]:
+    def resolve_key(verification_method: str) -> bytes:
+        resolved = resolver.resolve_key(verification_method)
+        keys[verification_method] = resolved
+        return resolved.public_key
+
+    return resolve_key
+
+
+def _proofs(
+    doc: dict[str, Any], resolve_key: Callable[[str], bytes], now: datetime, run: _Run
+) -> None:
+    if not doc.get("proof"):
+        run.add("proof", False, "the credential carries no proof")
+        return
+    for check in verify_proof(doc, resolve_key, now=now):
+        label = f"{check.cryptosuite or 'unknown suite'} by {check.verification_method or '?'}"
+        if check.verified and check.proof_purpose != "assertionMethod":
+            run.add(
+                "proof",
+                False,
+                f"{label}: proof purpose is {check.proof_purpose!r}, "
+                "a credential needs assertionMethod",
+            )
+        elif check.verified:
+            run.add("proof", True, f"{label}: signature valid")
+        else:
+            run.add("proof", False, f"{label}: " + "; ".join(check.errors))
+
+
+def _issuer(doc: dict[str, Any], keys: dict[str, ResolvedKey], run: _Run) -> None:
+    issuer = issuer_id(doc)
+    for vm, key in keys.items():
+        if vm.split("#", 1)[0] != issuer or key.controller != issuer:
+            run.add(
+                "issuer",
+                False,
+                f"key {vm} is controlled by {key.controller!r}, not by the issuer {issuer!r}",
+            )
+        elif not key.assertion_method:
+            run.add("issuer", False, f"{issuer} does not list {vm} as an assertion method")
+        else:
+            run.add("issuer", True, f"signed with a key of the issuer {issuer}")
+
+
+def _validity(doc: dict[str, Any], now: datetime, run: _Run) -> None:
+    problems: list[str] = []
+    bounds = {}
+    for name in ("validFrom", "validUntil"):
+        if name in doc:
+            try:
+                bounds[name] = parse_datetime(doc[name])
+            except ValueError:
+                problems.append(f"{name} {doc[name]!r} is not a date-time")
+    if "validFrom" in bounds and bounds["validFrom"] > now:
+        problems.append(f"not valid before {doc['validFrom']}")
+    if "validUntil" in bounds and bounds["validUntil"] < now:
+        problems.append(f"expired on {doc['validUntil']}")
+    if problems:
+        run.add("validity", False, "; ".join(problems))
+    else:
+        run.add("validity", True, "within its validity period")
+
+
+def _status(doc: dict[str, Any], run: _Run) -> None:
+    if "credentialStatus" in doc:
+        run.add(
+            "status",
+            False,
+            "the credential has a status entry this verifier cannot check "
+            "yet, so it cannot say it is not revoked",
+        )
+
+
+def parse_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
