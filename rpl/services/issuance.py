@@ -1,0 +1,206 @@
+"""Issuance: build, check, sign, verify what was signed, store — exactly once per claim.
+
+Signing is pure CPU and happens outside any transaction. Storing is one transaction per batch in which
+each claim moves confirmed → issued by compare-and-set and its credential row is added under a unique
+claim id. If anything in the batch collides (another run got there first), the batch is rolled back and
+stored claim by claim, so one collision costs one claim, not the batch. Prefect gives at-least-once;
+this gives exactly-once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rpl import claims, messages
+from rpl.claims import Claim, ClaimState
+from rpl.credentials import build_achievement_credential
+from rpl.errors import RplError
+from rpl.keys import LocalSigner, SealedKey, open_sealed_key
+from rpl.mail import Mailer
+from rpl.organisations import Organisation
+from rpl.proofs.dataintegrity import ProofOptions, Signer, add_proof, verify_proof
+from rpl.schema import ensure_valid_achievement_credential
+from rpl.services.attestation import Urls
+from rpl.services.organisations import issuer_profile, organisation_did
+from rpl.services.ports import UowFactory
+from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError, StoredCredential
+
+log = logging.getLogger("rpl.issuance")
+
+
+class SignedButInvalidError(RplError):
+    """What we just signed does not verify: never stored, never sent."""
+
+
+@dataclass
+class IssueReport:
+    issued: list[str] = field(default_factory=list)
+    already_issued: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: IssueReport) -> None:
+        self.issued += other.issued
+        self.already_issued += other.already_issued
+        self.failed.update(other.failed)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    claim: Claim
+    organisation: Organisation
+    credential: StoredCredential
+
+
+@dataclass
+class Keyring:
+    """Opens organisation keys under the master key, once per process."""
+
+    master_key: bytes
+    _open: dict[tuple[str, str], LocalSigner] = field(default_factory=dict)
+
+    def signer(self, public_url: str, org: Organisation, sealed: SealedKey) -> LocalSigner:
+        cached = self._open.get((org.id, sealed.key_id))
+        if cached is None:
+            vm = f"{organisation_did(public_url, org)}#{sealed.key_id}"
+            cached = LocalSigner(vm, open_sealed_key(self.master_key, org.id, sealed))
+            self._open[(org.id, sealed.key_id)] = cached
+        return cached
+
+
+def sign_credential(
+    claim: Claim,
+    org: Organisation,
+    signer: Signer,
+    verification_method: str,
+    public_key: bytes,
+    urls: Urls,
+    cryptosuite: str,
+    now: datetime,
+) -> tuple[str, dict]:  # type: ignore[type-arg]
+    """Build, schema-check, sign and re-verify one credential. Returns (credential id, document)."""
+    credential_id = str(uuid.uuid4())
+    unsigned = build_achievement_credential(
+        claim,
+        issuer_profile(urls.public_url, org),
+        urls.credential(credential_id),
+        f"urn:uuid:{uuid.uuid4()}",
+        secrets.token_hex(16),
+        now,
+    )
+    ensure_valid_achievement_credential(unsigned)  # a credential that fails is never signed
+    options = ProofOptions(verification_method, created=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    signed = add_proof(unsigned, options, signer, cryptosuite)
+    checks = verify_proof(signed, lambda vm: public_key)
+    if not checks or not all(c.verified for c in checks):
+        problems = "; ".join(e for c in checks for e in c.errors)
+        raise SignedButInvalidError(f"claim {claim.id!r}: signed credential fails: {problems}")
+    return credential_id, signed
+
+
+def issue_credentials(
+    uow: UowFactory,
+    keyring: Keyring,
+    mailer: Mailer,
+    urls: Urls,
+    cryptosuite: str,
+    claim_ids: Sequence[str],
+    now: datetime,
+) -> IssueReport:
+    report = IssueReport()
+    prepared = _prepare(uow, keyring, urls, cryptosuite, claim_ids, now, report)
+    try:
+        _store(uow, prepared, now)
+        report.issued += [p.claim.id for p in prepared]
+    except (ConcurrentUpdateError, DuplicateError):
+        log.info("batch of %d collided with another run; storing one by one", len(prepared))
+        for item in prepared:
+            try:
+                _store(uow, [item], now)
+                report.issued.append(item.claim.id)
+            except (ConcurrentUpdateError, DuplicateError):
+                report.already_issued.append(item.claim.id)
+    _notify(mailer, urls, [p for p in prepared if p.claim.id in set(report.issued)])
+    return report
+
+
+def _prepare(
+    uow: UowFactory,
+    keyring: Keyring,
+    urls: Urls,
+    cryptosuite: str,
+    claim_ids: Iterable[str],
+    now: datetime,
+    report: IssueReport,
+) -> list[_Prepared]:
+    prepared: list[_Prepared] = []
+    with uow() as tx:
+        for claim_id in dict.fromkeys(claim_ids):  # a repeated id is one claim
+            try:
+                claim = tx.claims.get(claim_id)
+                if claim.state is ClaimState.ISSUED or tx.credentials.by_claim(claim_id):
+                    report.already_issued.append(claim_id)
+                    continue
+                org = tx.orgs.get(claim.details.organisation_id)
+                sealed = tx.orgs.active_key(org.id)
+                signer = keyring.signer(urls.public_url, org, sealed)
+                cid, doc = sign_credential(
+                    claim,
+                    org,
+                    signer,
+                    signer.verification_method,
+                    sealed.public_key,
+                    urls,
+                    cryptosuite,
+                    now,
+                )
+            except RplError as err:
+                log.warning("claim %s not issued: %s", claim_id, err)
+                report.failed[claim_id] = str(err)
+                continue
+            prepared.append(
+                _Prepared(
+                    claim,
+                    org,
+                    StoredCredential(
+                        id=cid,
+                        claim_id=claim.id,
+                        organisation_id=org.id,
+                        cryptosuite=cryptosuite,
+                        verification_method=signer.verification_method,
+                        document=json.dumps(doc, ensure_ascii=False, indent=2),
+                        issued_at=now,
+                    ),
+                )
+            )
+    return prepared
+
+
+def _store(uow: UowFactory, items: Sequence[_Prepared], now: datetime) -> None:
+    if not items:
+        return
+    with uow() as tx:
+        for item in items:
+            current = tx.claims.get(item.claim.id)
+            if current.state is not ClaimState.CONFIRMED:
+                raise ConcurrentUpdateError(f"claim {current.id!r} is already {current.state}")
+            tx.claims.save(claims.mark_issued(current, item.credential.id, now), now)
+            tx.credentials.add(item.credential)
+        tx.commit()
+
+
+def _notify(mailer: Mailer, urls: Urls, items: Sequence[_Prepared]) -> None:
+    for item in items:
+        try:
+            mailer.send(
+                messages.credential_issued(
+                    item.claim, item.organisation, urls.credential(item.credential.id)
+                )
+            )
+        except OSError as err:  # the credential stands; a lost message is re-sent by the sweep
+            log.warning("could not tell the claimant of %s: %s", item.claim.id, err)

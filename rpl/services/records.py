@@ -1,0 +1,44 @@
+"""Use cases around issued credentials: fetch one, verify any."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rpl.claims import Claim
+from rpl.dids import DidResolver
+from rpl.errors import RplError
+from rpl.organisations import Organisation
+from rpl.services.ports import UowFactory
+from rpl.storage.unit_of_work import StoredCredential
+from rpl.verify import VerificationResult, verify_credential
+
+
+class UnknownCredentialError(RplError):
+    """No credential has this id."""
+
+
+@dataclass(frozen=True)
+class CredentialRecord:
+    stored: StoredCredential
+    document: dict[str, Any]
+    claim: Claim
+    organisation: Organisation
+
+
+def get_credential(uow: UowFactory, credential_id: str) -> CredentialRecord:
+    with uow() as tx:
+        stored = tx.credentials.get(credential_id)
+        if stored is None:
+            raise UnknownCredentialError(f"no credential with id {credential_id!r}")
+        claim = tx.claims.get(stored.claim_id)
+        org = tx.orgs.get(stored.organisation_id)
+    return CredentialRecord(stored, json.loads(stored.document), claim, org)
+
+
+def verify(
+    resolver: DidResolver, source: str | bytes | dict[str, Any], now: datetime
+) -> VerificationResult:
+    return verify_credential(source, resolver, now)

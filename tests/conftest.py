@@ -1,0 +1,111 @@
+"""Shared fixtures: a fresh instance per test on SQLite, or on PostgreSQL when RPL_DATABASE_URL says.
+
+`.ci/run` runs the whole suite twice: once on the embedded default (a SQLite file per test) and once
+with RPL_DATABASE_URL pointing at PostgreSQL, where each test starts from freshly created tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rpl.bootstrap import Container, bootstrap
+from rpl.config import Settings
+from rpl.organisations import Attester, Organisation
+from rpl.services.organisations import RegisterOrganisation, register_organisation
+
+PUBLIC_URL = "http://testserver"
+
+
+def database_url(home: Path) -> str:
+    url = os.environ.get("RPL_DATABASE_URL", "")
+    return url if url.startswith("postgresql") else f"sqlite:///{home / 'rpl.db'}"
+
+
+def _reset_postgres(url: str) -> None:
+    from rpl.storage.database import create_schema, drop_schema, make_engine
+
+    engine = make_engine(url)
+    drop_schema(engine)
+    create_schema(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    home = tmp_path / "home"
+    url = database_url(home)
+    if url.startswith("postgresql"):
+        _reset_postgres(url)
+    return Settings(
+        home=home,
+        database_url=url,
+        public_url=PUBLIC_URL,
+        runner="inline",
+        admin_token="test-admin-token",
+    )
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    built = bootstrap(settings, runner="inline", network=False)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def hospital(container: Container) -> Organisation:
+    return register_organisation(
+        container.uow,
+        container.master_key,
+        RegisterOrganisation(
+            name="St Mary's Hospital",
+            domain="stmarys.example",
+            url="https://stmarys.example",
+            slug="st-marys",
+            attesters=(Attester("registrar@outside.example", "Registrar"),),
+        ),
+        container.now(),
+    )
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from rpl.web.app import create_app
+
+    with TestClient(create_app(container), base_url=PUBLIC_URL) as test_client:
+        yield test_client
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def outbox_links(container: Container, kind: str) -> list[str]:
+    """Links of one kind (`attest` or `my`) found in the outbox, oldest first."""
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted(container.settings.outbox_dir.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        found += re.findall(rf"{re.escape(PUBLIC_URL)}(/{kind}/[A-Za-z0-9_-]+)", text)
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # One Prefect home for the whole run, outside the user's own ~/.prefect; the ephemeral
+    # server it starts is shared by every flow test in this process.
+    import tempfile
+
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rpl-test-prefect-"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
