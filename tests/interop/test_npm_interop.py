@@ -31,7 +31,7 @@ from tests.interop.conftest import NodeSide
 pytestmark = pytest.mark.interop
 
 CRYPTOSUITES = ("eddsa-rdfc-2022", "eddsa-jcs-2022")
-VECTORS = Path(__file__).parents[3] / "shared" / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 W3C_VECTORS = VECTORS / "w3c-vc-di-eddsa" / "TestVectors"
 OB_CONTEXTS = [
     "https://www.w3.org/ns/credentials/v2",

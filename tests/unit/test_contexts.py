@@ -37,10 +37,8 @@ REQUIRED = {
 }
 # where each bundled file was copied from, for those the shared vectors hold
 SHARED_INDEX = VECTORS / "contexts" / "index.json"
-SOURCES = {
-    url: SHARED_INDEX.parent / relative
-    for url, relative in json.loads(SHARED_INDEX.read_text()).items()
-} | {
+_SHARED_URLS = json.loads(SHARED_INDEX.read_text()) if SHARED_INDEX.is_file() else {}
+SOURCES = {url: SHARED_INDEX.parent / relative for url, relative in _SHARED_URLS.items()} | {
     "https://w3id.org/security/suites/ed25519-2020/v1": VECTORS
     / "w3c-vc-di-eddsa"
     / "contexts"
@@ -64,6 +62,10 @@ def test_every_context_file_in_the_package_is_indexed() -> None:
     assert files - {"index.json"} == set(INDEX.values())
 
 
+@pytest.mark.skipif(
+    not SHARED_INDEX.is_file(),
+    reason="the provenance check needs ../shared/vectors beside the checkout",
+)
 @pytest.mark.parametrize("url", sorted(SOURCES))
 def test_bundled_context_is_a_verbatim_copy(url: str) -> None:
     bundled = BUNDLE.joinpath(INDEX[url]).read_bytes()

@@ -17,7 +17,7 @@ from rpl.errors import RplError
 from rpl.multikey import InvalidMultikeyError
 from rpl.proofs import rdfc
 
-VECTORS = Path(__file__).parents[3] / "shared" / "vectors"
+VECTORS = Path(__file__).parents[1] / "vectors"
 DID_KEY_VECTORS = json.loads((VECTORS / "did-method-key" / "ed25519-x25519.json").read_text())
 W3C_KEY_PAIR = json.loads(
     (VECTORS / "w3c-vc-di-eddsa" / "TestVectors" / "keyPair.json").read_text()

@@ -26,7 +26,8 @@ from rpl.proofs.dataintegrity import (
     verify_proof,
 )
 
-VECTORS = Path(__file__).parents[3] / "shared" / "vectors" / "w3c-vc-di-eddsa" / "TestVectors"
+# A copy of the W3C vc-di-eddsa test vectors (see tests/vectors/README.md).
+VECTORS = Path(__file__).parents[1] / "vectors" / "w3c-vc-di-eddsa" / "TestVectors"
 KEY_PAIR = json.loads((VECTORS / "keyPair.json").read_text())
 SIGNING_KEY = Ed25519PrivateKey.from_private_bytes(
     multikey.decode_secret_key(KEY_PAIR["privateKeyMultibase"])

@@ -61,7 +61,9 @@ def test_simultaneous_confirmations_issue_one_credential(
         )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(browsers, tokens, strict=True)]
+    threads = [
+        threading.Thread(target=confirm, args=pair) for pair in zip(browsers, tokens, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
