@@ -51,6 +51,11 @@ class PrefectRunner:
         if not future.cancelled() and future.exception() is not None:
             log.error("flow %s failed: %s", name, future.exception())
 
+    def warm_up(self) -> None:
+        """Start Prefect (the ephemeral server, in the embedded default) in the background now,
+        so the first person to file a claim does not wait the several seconds it takes."""
+        self._submit("warm_up", _healthcheck())
+
     def request_attestation(self, claim_id: str) -> None:
         from flows.attestation import request_attestation
 
@@ -80,3 +85,12 @@ class PrefectRunner:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 if self._thread:
                     self._thread.join(timeout=10)
+
+
+async def _healthcheck() -> None:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        problem = await client.api_healthcheck()
+    if problem is not None:
+        raise RuntimeError(f"Prefect API is not healthy: {problem}")

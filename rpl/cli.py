@@ -49,6 +49,9 @@ def serve(
         settings = settings.with_(public_url=default_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     container = bootstrap(settings)
+    warm_up = getattr(container.runner, "warm_up", None)
+    if warm_up:
+        warm_up()
     typer.echo(f"rpl home: {settings.home}\nserving {settings.public_url}")
     try:
         uvicorn.run(create_app(container), host=host, port=port, log_level="info")

@@ -8,6 +8,7 @@ loses a message (the sweep re-sends), never a decision.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,11 +18,13 @@ from typing import Any
 from rpl import claims, messages
 from rpl.claims import Claim, ClaimDetails, ClaimState
 from rpl.errors import RplError
-from rpl.mail import Mailer
+from rpl.mail import Mailer, Message
 from rpl.organisations import Organisation, ensure_may_attest
 from rpl.services.ports import FlowRunner, UowFactory
 from rpl.storage.unit_of_work import AttestationLink, StoredCredential
 from rpl.tokens import hash_token, new_token
+
+log = logging.getLogger("rpl.attestation")
 
 
 class UnknownLinkError(RplError):
@@ -93,7 +96,7 @@ def submit_claim(
         ensure_may_attest(org, tx.orgs.attesters(org.id), details.attester_email)
         tx.claims.add(claim, hash_token(token), now)
         tx.commit()
-    mailer.send(messages.claim_received(claim, org, urls.claimant(token)))
+    _tell(mailer, messages.claim_received(claim, org, urls.claimant(token)))
     runner.request_attestation(claim.id)
     return SubmittedClaim(claim.id, token)
 
@@ -103,16 +106,25 @@ def request_attestation(
 ) -> bool:
     """Move a draft to requested, make the attester's single-use link and send it.
 
-    Idempotent: a claim that is no longer a draft (or expired) is left alone and False returned.
+    Safe to run again: once the link went out, nothing more happens (False). If sending failed
+    the error propagates, so the flow retries; the retry retires the undelivered link (only its
+    hash was kept) and sends a new one.
     """
     token = new_token()
     with uow() as tx:
         claim = tx.claims.get(claim_id)
-        if claim.state not in (ClaimState.DRAFT, ClaimState.EXPIRED):
+        if claim.state in (ClaimState.DRAFT, ClaimState.EXPIRED):
+            claim = claims.request(claim, claims.SYSTEM, now)
+            tx.claims.save(claim, now)
+        elif claim.state is ClaimState.REQUESTED:
+            links = list(tx.links.for_claim(claim.id))
+            if any(k.sent_at and k.used_at is None and k.expires_at > now for k in links):
+                return False
+            for undelivered in (k for k in links if k.sent_at is None and k.used_at is None):
+                tx.links.retire(undelivered.token_hash, now)
+        else:
             return False
-        requested = claims.request(claim, claims.SYSTEM, now)
         org = tx.orgs.get(claim.details.organisation_id)
-        tx.claims.save(requested, now)
         tx.links.add(
             AttestationLink(
                 token_hash=hash_token(token),
@@ -125,8 +137,19 @@ def request_attestation(
         )
         tx.commit()
     expires = (now + ttl).strftime("%d %B %Y")
-    mailer.send(messages.attestation_request(requested, org, urls.attester(token), expires))
+    mailer.send(messages.attestation_request(claim, org, urls.attester(token), expires))
+    with uow() as tx:
+        tx.links.mark_sent(hash_token(token), now)
+        tx.commit()
     return True
+
+
+def _tell(mailer: Mailer, message: Message) -> None:
+    """Send a courtesy message; the change it reports is already committed, so failure is logged."""
+    try:
+        mailer.send(message)
+    except OSError as err:
+        log.warning("could not send %r to %s: %s", message.subject, message.to, err)
 
 
 def open_attestation(
@@ -172,7 +195,7 @@ def decide_attestation(
         tx.commit()
     if decided.state is ClaimState.CONFIRMED:
         runner.issue_credentials([decided.id])
-    mailer.send(messages.claim_decided(decided, org))
+    _tell(mailer, messages.claim_decided(decided, org))
     return decided
 
 

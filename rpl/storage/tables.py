@@ -91,6 +91,8 @@ class AttestationLinkRow(SQLModel, table=True):
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+    # Set once the message carrying the link was handed to the mailer.
+    sent_at: datetime | None = None
 
 
 class CredentialRow(SQLModel, table=True):

@@ -58,6 +58,7 @@ class AttestationLink:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ class LinkRepository:
             created_at=utc(row.created_at),
             expires_at=utc(row.expires_at),
             used_at=utc(row.used_at) if row.used_at else None,
+            sent_at=utc(row.sent_at) if row.sent_at else None,
         )
 
     def for_claim(self, claim_id: str) -> Iterator[AttestationLink]:
@@ -283,6 +285,24 @@ class LinkRepository:
             link = self.get(token_hash)
             if link:
                 yield link
+
+    def mark_sent(self, token_hash: str, now: datetime) -> None:
+        self.session.execute(
+            update(AttestationLinkRow)
+            .where(col(AttestationLinkRow.token_hash) == token_hash)
+            .values(sent_at=now)
+        )
+
+    def retire(self, token_hash: str, now: datetime) -> None:
+        """End an unused link now (its token was never delivered, so nobody can hold it)."""
+        self.session.execute(
+            update(AttestationLinkRow)
+            .where(
+                col(AttestationLinkRow.token_hash) == token_hash,
+                col(AttestationLinkRow.used_at).is_(None),
+            )
+            .values(expires_at=now)
+        )
 
     def use(self, token_hash: str, now: datetime) -> None:
         """Spend a single-use link; a second spender (even a concurrent one) is refused."""
