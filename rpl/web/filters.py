@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,18 @@ def check_words(name: str) -> str:
     return CHECK_WORDS.get(name, name)
 
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#|!{}()+.-])")
+
+
+def paragraphs(markdown: Any) -> list[str]:
+    """OB 3.0 narratives are Markdown; ours are plain paragraphs with escaped punctuation.
+    Shown as text (autoescaped), one paragraph each, without the escapes."""
+    if not isinstance(markdown, str):
+        return []
+    blocks = (b.strip() for b in markdown.split("\n\n"))
+    return [_MARKDOWN_ESCAPE.sub(r"\1", " ".join(b.split())) for b in blocks if b]
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -73,6 +86,7 @@ def install(env: Environment) -> None:
         day=day,
         state_words=state_words,
         check_words=check_words,
+        paragraphs=paragraphs,
         as_list=as_list,
     )
     env.globals.update(describe_period=describe_period, describe_extent=describe_extent)
