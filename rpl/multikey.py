@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from rpl.errors import RplError
+from rpl.proofs.multibase import encode_z
 
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
@@ -30,7 +31,7 @@ class InvalidMultikeyError(RplError):
 def _encode(header: bytes, raw: bytes, what: str) -> str:
     if len(raw) != ED25519_KEY_LENGTH:
         raise InvalidMultikeyError(f"an Ed25519 {what} is 32 bytes, got {len(raw)}")
-    return "z" + base58.b58encode(header + raw).decode("ascii")
+    return encode_z(header + raw)
 
 
 def _decode(multibase: str, header: bytes, what: str) -> bytes:

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from rpl.errors import RplError
+from rpl.proofs.multibase import encode_z
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -167,7 +168,7 @@ def instantiate_cryptosuite(cryptosuite: str) -> Cryptosuite:
 
 def encode_proof_value(proof_bytes: bytes) -> str:
     """A proofValue: multibase base58btc (`z…`) of the signature."""
-    return "z" + base58.b58encode(proof_bytes).decode("ascii")
+    return encode_z(proof_bytes)
 
 
 def decode_proof_value(proof_value: Any) -> bytes:

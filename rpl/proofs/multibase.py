@@ -1,0 +1,36 @@
+"""Multibase base58btc (prefix `z`), the encoding of proofValue and Multikey values.
+
+Encoding sits on the signing hot path: the `base58` package's digit-by-digit loop cost about
+24 µs per 64-byte signature here, more than half of an Ed25519 signature. Two base58 digits per
+division (58² = 3364) with a lookup table gives the same output in about 10 µs (measured with
+timeit; ten digits per division was slower).
+"""
+
+from __future__ import annotations
+
+import base58
+
+ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)
+_RADIX = len(_PAIRS)
+
+
+def b58encode(data: bytes) -> str:
+    """Bitcoin base58 of `data` (each leading zero byte becomes a leading '1')."""
+    number = int.from_bytes(data, "big")
+    digits = []
+    while number:
+        number, pair = divmod(number, _RADIX)
+        digits.append(_PAIRS[pair])
+    encoded = "".join(reversed(digits)).lstrip("1")  # leading zero digits, not zero bytes
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    return "1" * zeros + encoded
+
+
+def b58decode(text: str) -> bytes:
+    """Bytes of base58 `text`; ValueError for characters outside the alphabet."""
+    return base58.b58decode(text)
+
+
+def encode_z(data: bytes) -> str:
+    return "z" + b58encode(data)
