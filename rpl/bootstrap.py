@@ -19,8 +19,11 @@ from rpl.dids import DidResolver, fetch_did_web_over_https
 from rpl.files import FileStore
 from rpl.keys import load_or_create_master_key
 from rpl.mail import Mailer, OutboxMailer, SmtpMailer
+from rpl.services import jobs
 from rpl.services.organisations import local_did_lookup
 from rpl.services.ports import FlowRunner
+from rpl.services.status import StatusPublisher, local_status_lookup
+from rpl.status_fetch import StatusListSource, fetch_status_list_over_https
 from rpl.storage.database import create_schema, make_engine
 from rpl.storage.unit_of_work import UnitOfWork
 
@@ -51,6 +54,19 @@ class Container:
             fetch_did_web=fetch_did_web_over_https() if self.network else None,
         )
 
+    def status_publisher(self) -> StatusPublisher:
+        """Signs and keeps our organisations' status lists."""
+        return StatusPublisher(
+            self.uow, jobs.keyring(self), self.settings.public_url, self.settings.cryptosuite
+        )
+
+    def status_lists(self) -> StatusListSource:
+        """Status lists for the verifier: ours from the database, others' over HTTPS."""
+        return StatusListSource(
+            local=local_status_lookup(self.status_publisher(), self.now),
+            fetch_remote=fetch_status_list_over_https() if self.network else None,
+        )
+
     def now(self) -> datetime:
         return utcnow()
 
@@ -68,6 +84,9 @@ def prepare_home(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     # No network beyond our own machine is assumed: Prefect's telemetry would only fail and log.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The ephemeral server takes 6-12 s to start on a fresh home here, longer on a busy machine;
+    # Prefect's default patience (20 s) was seen to run out under load.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 def bootstrap(settings: Settings, runner: str | None = None, network: bool = True) -> Container:

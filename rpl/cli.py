@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,12 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="Manage the organisations registered here.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+bench_app = typer.Typer(
+    help="Measure this machine: figures and ratios from one run.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+audit_app = typer.Typer(help="Check and read the tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -91,6 +97,14 @@ def verify(
             "--did", help="A DID document file to trust for its DID (e.g. a saved did.json)."
         ),
     ] = None,
+    status_list: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--status-list",
+            help="A saved status list credential to use for its URL (its proof, issuer and "
+            "validUntil are still checked).",
+        ),
+    ] = None,
 ) -> None:
     """Verify credentials. Exit 0 if all verified, 1 if any did not, 2 if any file was unusable."""
     from rpl.bootstrap import bootstrap
@@ -102,6 +116,7 @@ def verify(
     resolver, now = container.resolver(), container.now()
     local = resolver.local
     resolver.local = lambda d: given.get(d) or local(d)
+    lists = _with_saved_lists(container.status_lists(), status_list or [])
     worst = 0
     for path in files:
         try:
@@ -110,12 +125,31 @@ def verify(
             worst = 2
             _report(as_json, path, None, f"cannot read: {err.strerror or err}")
             continue
-        result = verify_one(resolver, source, now)
+        result = verify_one(resolver, source, now, lists)
         unusable = result.checks and result.checks[0].name == "json" and not result.checks[0].passed
         worst = max(worst, 2 if unusable else (0 if result.verified else 1))
         _report(as_json, path, result, None)
     container.close()
     raise typer.Exit(worst)
+
+
+def _with_saved_lists(lists: Any, paths: list[Path]) -> Any:
+    """The container's status list source, answering first from saved status list credentials."""
+    from rpl.jsonio import loads_strict
+    from rpl.status import FetchedStatusList
+
+    saved = {}
+    for path in paths:
+        try:
+            document = loads_strict(path.read_bytes())
+        except (OSError, RplError) as err:
+            typer.echo(f"error: --status-list {path}: {err}", err=True)
+            raise typer.Exit(2) from err
+        if isinstance(document, dict) and isinstance(document.get("id"), str):
+            saved[document["id"]] = document
+    ours = lists.local
+    lists.local = lambda url: FetchedStatusList(saved[url]) if url in saved else ours(url)
+    return lists
 
 
 def _did_documents(paths: list[Path]) -> dict[str, dict[str, object]]:
@@ -149,6 +183,36 @@ def _report(as_json: bool, path: Path, result: object, problem: str | None) -> N
     typer.echo(f"{path}: {verdict}")
     for check in result.checks:  # type: ignore[attr-defined]
         typer.echo(f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.detail}")
+
+
+@bench_app.command("signing")
+def bench_signing(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
+    credential: Annotated[
+        Path | None,
+        typer.Option(
+            help="An unsigned credential (JSON) to sign instead of the built-in OB 3.0 one."
+        ),
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Time spent measuring each figure.")] = 2.0,
+) -> None:
+    """Signing and verification rates per second, each suite against raw Ed25519 in one run."""
+    from rpl import bench
+    from rpl.jsonio import loads_strict
+
+    document = None
+    if credential is not None:
+        try:
+            document = loads_strict(credential.read_bytes())
+        except (OSError, RplError) as err:
+            typer.echo(f"error: {credential}: {err}", err=True)
+            raise typer.Exit(2) from err
+    try:
+        figures = bench.signing_figures(document, seconds)
+    except RplError as err:
+        typer.echo(f"error: cannot sign {credential}: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(json.dumps(figures) if as_json else bench.format_figures(figures))
 
 
 @org_app.command("add")
@@ -197,6 +261,60 @@ def org_list() -> None:
         for org in tx.orgs.list():
             did = organisation_did(container.settings.public_url, org)
             typer.echo(f"{org.slug}\t{org.name}\t{org.domain}\t{did}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            help="A head (HASH or SEQ:HASH) written down earlier, outside this database; "
+            "the log must still hold it. Only this finds a cut end or a rewritten, rehashed tail.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check every audit entry. Exit 0 if intact, 1 naming the first damage, 2 on bad input."""
+    from rpl.audit import Anchor
+    from rpl.bootstrap import bootstrap
+
+    try:
+        anchor = Anchor.parse(expect_head) if expect_head is not None else None
+    except RplError as err:
+        typer.echo(f"error: --expect-head: {err}", err=True)
+        raise typer.Exit(2) from err
+    container = bootstrap(_settings(runner="inline"), network=False)
+    try:
+        with container.uow() as tx:
+            report = tx.audit.verify(anchor)
+    finally:
+        container.close()
+    damage = report.damage
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    elif damage is None:
+        typer.echo(f"intact: {report.entries} entries; head {report.head}")
+    else:
+        where = f"entry {damage.seq}" if damage.seq is not None else "the log"
+        typer.echo(f"DAMAGED at {where}: {damage.kind} — {damage.detail}")
+    raise typer.Exit(0 if damage is None else 1)
+
+
+@audit_app.command("show")
+def audit_show(
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest entries.")] = 20,
+) -> None:
+    """Print the latest audit entries, oldest first: seq, time, kind, actor, subject, hash."""
+    from rpl.bootstrap import bootstrap
+
+    container = bootstrap(_settings(runner="inline"), network=False)
+    try:
+        with container.uow() as tx:
+            for e in tx.audit.last(limit):
+                typer.echo(f"{e.seq}\t{e.at}\t{e.kind}\t{e.actor}\t{e.subject}\t{e.hash[:16]}")
+    finally:
+        container.close()
 
 
 def main() -> None:

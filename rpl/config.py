@@ -43,7 +43,7 @@ class Settings:
     smtp_port: int = 25
     smtp_sender: str = "rpl@localhost"
     admin_token: str | None = None
-    secret_key: str | None = None
+    status_purposes: tuple[str, ...] = ("revocation",)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -64,7 +64,7 @@ class Settings:
             smtp_port=_int(env, "RPL_SMTP_PORT", cls.smtp_port),
             smtp_sender=env.get("RPL_SMTP_SENDER") or cls.smtp_sender,
             admin_token=env.get("RPL_ADMIN_TOKEN") or None,
-            secret_key=env.get("RPL_SECRET_KEY") or None,
+            status_purposes=_purposes(env.get("RPL_STATUS_PURPOSES")),
         )
         settings.check()
         return settings
@@ -104,6 +104,21 @@ class Settings:
     @property
     def master_key_file(self) -> Path:
         return self.home / "master.key"
+
+
+STATUS_PURPOSES = ("revocation", "suspension")
+
+
+def _purposes(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ("revocation",)
+    names = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
+    unknown = [n for n in names if n not in STATUS_PURPOSES]
+    if unknown or not names:
+        raise SettingsError(
+            f"RPL_STATUS_PURPOSES={raw!r}: give revocation and/or suspension, comma-separated"
+        )
+    return names
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

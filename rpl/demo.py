@@ -117,7 +117,10 @@ def _journey(client: Any, container: Any, out: Path, echo: Callable[[str], None]
     (out / "credential.json").write_text(credential)
     did = client.get("/orgs/st-marys/did.json").json()
     (out / "did.json").write_text(json.dumps(did, indent=2) + "\n")
-    echo(f"8. Wrote {out / 'credential.json'} and {out / 'did.json'}")
+    for purpose in container.settings.status_purposes:  # so `rpl verify` can check status offline
+        listed = client.get(f"/orgs/st-marys/status/{purpose}").text
+        (out / f"status-{purpose}.json").write_text(listed + "\n")
+    echo(f"8. Wrote {out / 'credential.json'}, {out / 'did.json'} and its status lists")
     return bool(result["verified"])
 
 

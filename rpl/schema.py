@@ -211,10 +211,26 @@ def _ob3_rules(doc: Any) -> list[str]:
     return problems
 
 
+def _one_status_each(doc: Any) -> list[Any]:
+    """The document once per entry of a `credentialStatus` list, with that entry in its place.
+
+    OB 3.0 allows one status entry ([0..1]); VC 2.0 allows a set, and Bitstring Status List needs
+    two for revocation and suspension. 1EdTech proposes the same for 3.1 (openbadges-specification
+    issue #623); until then each entry is held to OB 3.0's CredentialStatus on its own.
+    """
+    entries = doc.get("credentialStatus") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        return [doc]
+    return [{**doc, "credentialStatus": entry} for entry in entries]
+
+
 def validate_achievement_credential(doc: Any) -> list[str]:
     """Problems with an OB 3.0 AchievementCredential (1EdTech's schema and the rules it cannot
     express); an empty list means valid."""
-    return validate(doc, ACHIEVEMENT_CREDENTIAL) + _ob3_rules(doc)
+    problems: list[str] = []
+    for one in _one_status_each(doc):
+        problems += [p for p in validate(one, ACHIEVEMENT_CREDENTIAL) if p not in problems]
+    return problems + _ob3_rules(doc)
 
 
 def ensure_valid_achievement_credential(doc: Any) -> None:

@@ -109,5 +109,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rpl-test-prefect-"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Prefect's INFO lines at interpreter exit go to a stream pytest has already closed.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rpl import claims, messages
+from rpl import audit, claims, messages
 from rpl.claims import Claim, ClaimDetails, ClaimState
 from rpl.errors import RplError
 from rpl.mail import Mailer, Message
@@ -95,6 +95,7 @@ def submit_claim(
         org = tx.orgs.get(details.organisation_id)
         ensure_may_attest(org, tx.orgs.attesters(org.id), details.attester_email)
         tx.claims.add(claim, hash_token(token), now)
+        tx.audit.append(*audit.claim_event(claim), now)
         tx.commit()
     _tell(mailer, messages.claim_received(claim, org, urls.claimant(token)))
     runner.request_attestation(claim.id)
@@ -116,12 +117,14 @@ def request_attestation(
         if claim.state in (ClaimState.DRAFT, ClaimState.EXPIRED):
             claim = claims.request(claim, claims.SYSTEM, now)
             tx.claims.save(claim, now)
+            tx.audit.append(*audit.claim_event(claim), now)
         elif claim.state is ClaimState.REQUESTED:
             links = list(tx.links.for_claim(claim.id))
             if any(k.sent_at and k.used_at is None and k.expires_at > now for k in links):
                 return False
             for undelivered in (k for k in links if k.sent_at is None and k.used_at is None):
                 tx.links.retire(undelivered.token_hash, now)
+            tx.audit.append(*audit.link_reissued(claim), now)
         else:
             return False
         org = tx.orgs.get(claim.details.organisation_id)
@@ -192,6 +195,7 @@ def decide_attestation(
         decided = _apply(claim, link.attester_email, decision, now)
         tx.links.use(link.token_hash, now)
         tx.claims.save(decided, now)
+        tx.audit.append(*audit.claim_event(decided), now)
         tx.commit()
     if decided.state is ClaimState.CONFIRMED:
         runner.issue_credentials([decided.id])
@@ -239,6 +243,7 @@ def answer_amendment(
         else:
             answered = claims.reject_amendment(claim, actor, reason, now)
         tx.claims.save(answered, now)
+        tx.audit.append(*audit.claim_event(answered), now)
         tx.commit()
     if answered.state is ClaimState.CONFIRMED:
         runner.issue_credentials([answered.id])

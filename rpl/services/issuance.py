@@ -16,8 +16,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from rpl import claims, messages
+from rpl import audit, claims, messages
 from rpl.claims import Claim, ClaimState
 from rpl.credentials import build_achievement_credential
 from rpl.errors import RplError
@@ -29,9 +30,14 @@ from rpl.schema import ensure_valid_achievement_credential
 from rpl.services.attestation import Urls
 from rpl.services.organisations import issuer_profile, organisation_did
 from rpl.services.ports import UowFactory
+from rpl.services.status import StatusAllocator
+from rpl.storage.status import Allocation
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError, StoredCredential
 
 log = logging.getLogger("rpl.issuance")
+# A credential whose status index another run took is signed again; an index collision is a
+# one-in-a-hundred-thousand event, so three tries in a row failing means something else is wrong.
+_STORE_ATTEMPTS = 3
 
 
 class SignedButInvalidError(RplError):
@@ -55,6 +61,8 @@ class _Prepared:
     claim: Claim
     organisation: Organisation
     credential: StoredCredential
+    # Status list indexes drawn for it: recorded with the credential, in the same transaction.
+    status: tuple[Allocation, ...] = ()
 
 
 @dataclass
@@ -82,8 +90,12 @@ def sign_credential(
     urls: Urls,
     cryptosuite: str,
     now: datetime,
+    credential_status: Sequence[dict[str, Any]] = (),
 ) -> tuple[str, dict]:  # type: ignore[type-arg]
-    """Build, schema-check, sign and re-verify one credential. Returns (credential id, document)."""
+    """Build, schema-check, sign and re-verify one credential. Returns (credential id, document).
+
+    `credential_status` (BitstringStatusListEntry objects) is signed into the credential.
+    """
     credential_id = str(uuid.uuid4())
     unsigned = build_achievement_credential(
         claim,
@@ -93,6 +105,10 @@ def sign_credential(
         secrets.token_hex(16),
         now,
     )
+    if len(credential_status) == 1:
+        unsigned = {**unsigned, "credentialStatus": dict(credential_status[0])}
+    elif credential_status:
+        unsigned = {**unsigned, "credentialStatus": [dict(e) for e in credential_status]}
     ensure_valid_achievement_credential(unsigned)  # a credential that fails is never signed
     options = ProofOptions(verification_method, created=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     signed = add_proof(unsigned, options, signer, cryptosuite)
@@ -103,28 +119,38 @@ def sign_credential(
     return credential_id, signed
 
 
+@dataclass(frozen=True)
+class IssuePolicy:
+    """How credentials are secured: the cryptosuite, and which status lists each one joins.
+
+    OB 3.0 allows one `credentialStatus` ([0..1]), so by default a credential carries one
+    revocation entry and stays valid against 1EdTech's schema. With ("revocation", "suspension")
+    it carries both, as a list (VC 2.0 allows it; OB 3.1 is expected to), which 1EdTech's own
+    validator refuses until then.
+    """
+
+    cryptosuite: str
+    status_purposes: tuple[str, ...] = ("revocation",)
+
+
 def issue_credentials(
     uow: UowFactory,
     keyring: Keyring,
     mailer: Mailer,
     urls: Urls,
-    cryptosuite: str,
+    policy: IssuePolicy,
     claim_ids: Sequence[str],
     now: datetime,
 ) -> IssueReport:
     report = IssueReport()
-    prepared = _prepare(uow, keyring, urls, cryptosuite, claim_ids, now, report)
+    prepared = _prepare(uow, keyring, urls, policy, claim_ids, now, report)
     try:
         _store(uow, prepared, now)
         report.issued += [p.claim.id for p in prepared]
     except (ConcurrentUpdateError, DuplicateError):
         log.info("batch of %d collided with another run; storing one by one", len(prepared))
-        for item in prepared:
-            try:
-                _store(uow, [item], now)
-                report.issued.append(item.claim.id)
-            except (ConcurrentUpdateError, DuplicateError):
-                report.already_issued.append(item.claim.id)
+        alone = [_store_alone(uow, keyring, urls, policy, p, now, report) for p in prepared]
+        prepared = [item for item in alone if item is not None]
     _notify(mailer, urls, [p for p in prepared if p.claim.id in set(report.issued)])
     return report
 
@@ -133,12 +159,14 @@ def _prepare(
     uow: UowFactory,
     keyring: Keyring,
     urls: Urls,
-    cryptosuite: str,
+    policy: IssuePolicy,
     claim_ids: Iterable[str],
     now: datetime,
     report: IssueReport,
 ) -> list[_Prepared]:
     prepared: list[_Prepared] = []
+    cryptosuite = policy.cryptosuite
+    allocator = StatusAllocator(urls.public_url, purposes=policy.status_purposes)
     with uow() as tx:
         for claim_id in dict.fromkeys(claim_ids):  # a repeated id is one claim
             try:
@@ -149,6 +177,7 @@ def _prepare(
                 org = tx.orgs.get(claim.details.organisation_id)
                 sealed = tx.orgs.active_key(org.id)
                 signer = keyring.signer(urls.public_url, org, sealed)
+                allocations, entries = allocator.draw(tx, org)
                 cid, doc = sign_credential(
                     claim,
                     org,
@@ -158,6 +187,7 @@ def _prepare(
                     urls,
                     cryptosuite,
                     now,
+                    entries,
                 )
             except RplError as err:
                 log.warning("claim %s not issued: %s", claim_id, err)
@@ -176,9 +206,43 @@ def _prepare(
                         document=json.dumps(doc, ensure_ascii=False, indent=2),
                         issued_at=now,
                     ),
+                    allocations,
                 )
             )
     return prepared
+
+
+def _store_alone(
+    uow: UowFactory,
+    keyring: Keyring,
+    urls: Urls,
+    policy: IssuePolicy,
+    item: _Prepared,
+    now: datetime,
+    report: IssueReport,
+) -> _Prepared | None:
+    """Store one credential of a batch that collided; the item stored, or None.
+
+    A claim that another run issued meanwhile is reported as already issued. A credential whose
+    status index another run took meanwhile is signed again with fresh indexes: its indexes were
+    never stored (they are written with the credential), so none is lost.
+    """
+    for _ in range(_STORE_ATTEMPTS):
+        try:
+            _store(uow, [item], now)
+        except ConcurrentUpdateError:
+            report.already_issued.append(item.claim.id)
+            return None
+        except DuplicateError:
+            again = _prepare(uow, keyring, urls, policy, [item.claim.id], now, report)
+            if not again:  # issued meanwhile, or failed: `_prepare` reported which
+                return None
+            item = again[0]
+            continue
+        report.issued.append(item.claim.id)
+        return item
+    report.failed[item.claim.id] = "its status list indexes kept colliding with other runs"
+    return None
 
 
 def _store(uow: UowFactory, items: Sequence[_Prepared], now: datetime) -> None:
@@ -191,6 +255,10 @@ def _store(uow: UowFactory, items: Sequence[_Prepared], now: datetime) -> None:
                 raise ConcurrentUpdateError(f"claim {current.id!r} is already {current.state}")
             tx.claims.save(claims.mark_issued(current, item.credential.id, now), now)
             tx.credentials.add(item.credential)
+            for allocation in item.status:
+                tx.status.allocate(allocation, item.credential.id)
+        for item in items:  # last, after the other writes: the log's lock is held only to commit
+            tx.audit.append(*audit.credential_issued(item.credential), now)
         tx.commit()
 
 

@@ -51,7 +51,7 @@ def issue_batch(deps: Deps, claim_ids: Sequence[str]) -> issuance.IssueReport:
         keyring(deps),
         deps.mailer,
         urls(deps),
-        deps.settings.cryptosuite,
+        issuance.IssuePolicy(deps.settings.cryptosuite, deps.settings.status_purposes),
         claim_ids,
         deps.now(),
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rpl import audit
 from rpl.credentials import IssuerProfile
 from rpl.dids import did_document, did_web_for
 from rpl.keys import generate_sealed_key
@@ -72,6 +73,7 @@ def register_organisation(
         else:
             raise DuplicateError(f"an organisation with slug {slug!r} already exists")
         tx.orgs.add(org, attesters, generate_sealed_key(master_key, org.id, FIRST_KEY_ID), now)
+        tx.audit.append(*audit.organisation_registered(org, FIRST_KEY_ID), now)
         tx.commit()
     return org
 

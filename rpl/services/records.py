@@ -12,6 +12,7 @@ from rpl.dids import DidResolver
 from rpl.errors import RplError
 from rpl.organisations import Organisation
 from rpl.services.ports import UowFactory
+from rpl.status import StatusListFetcher
 from rpl.storage.unit_of_work import StoredCredential
 from rpl.verify import VerificationResult, verify_credential
 
@@ -39,6 +40,10 @@ def get_credential(uow: UowFactory, credential_id: str) -> CredentialRecord:
 
 
 def verify(
-    resolver: DidResolver, source: str | bytes | dict[str, Any], now: datetime
+    resolver: DidResolver,
+    source: str | bytes | dict[str, Any],
+    now: datetime,
+    status_lists: StatusListFetcher | None = None,
 ) -> VerificationResult:
-    return verify_credential(source, resolver, now)
+    """Verify a credential; without `status_lists` any status it carries is unknown."""
+    return verify_credential(source, resolver, now, status_lists=status_lists)

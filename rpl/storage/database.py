@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
-from rpl.storage import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from rpl.storage import audit, status, tables  # noqa: F401  (registers their tables)
 
 
 def make_engine(database_url: str) -> Engine:

@@ -22,6 +22,8 @@ from rpl.errors import RplError
 from rpl.keys import SealedKey
 from rpl.organisations import Attester, Organisation, UnknownOrganisationError
 from rpl.storage import codec
+from rpl.storage.audit import AuditRepository
+from rpl.storage.status import StatusRepository
 from rpl.storage.tables import (
     AttestationLinkRow,
     AttesterRow,
@@ -84,6 +86,8 @@ class UnitOfWork:
         self.claims = ClaimRepository(self.session)
         self.links = LinkRepository(self.session)
         self.credentials = CredentialRepository(self.session)
+        self.audit = AuditRepository(self.session)
+        self.status = StatusRepository(self.session)
         return self
 
     def __exit__(

@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import rpl
 from rpl.web import errors, filters
-from rpl.web.routes import api, attest, claims, credentials, orgs
+from rpl.web.routes import api, attest, claims, credentials, orgs, status
 from rpl.web.security import BodySizeLimit, security_headers
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -46,7 +46,7 @@ def create_app(container: Any) -> FastAPI:
     app.middleware("http")(security_headers)
     limit = container.settings.max_upload_bytes * EVIDENCE_SLOTS + _FORM_OVERHEAD
     app.add_middleware(BodySizeLimit, limit=limit)
-    for module in (orgs, claims, attest, credentials, api):
+    for module in (orgs, claims, attest, credentials, api, status):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -17,6 +17,7 @@ from rpl.organisations import (
 )
 from rpl.services.attestation import LinkExpiredError, LinkUsedError, UnknownLinkError
 from rpl.services.records import UnknownCredentialError
+from rpl.services.status import NoStatusEntryError, UnknownStatusListError
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError, UnknownClaimError
 from rpl.web.deps import NotAuthorisedError
 from rpl.web.security import CsrfError
@@ -32,6 +33,8 @@ STATUS: dict[type[RplError], int] = {
     UnknownClaimError: 404,
     UnknownLinkError: 404,
     UnknownCredentialError: 404,
+    UnknownStatusListError: 404,
+    NoStatusEntryError: 409,
     DidResolutionError: 404,
     LinkExpiredError: 410,
     LinkUsedError: 409,

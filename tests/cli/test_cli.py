@@ -146,6 +146,7 @@ def test_demo_runs_the_whole_journey_and_writes_a_verifiable_credential(tmp_path
     credential = json.loads((out / "credential.json").read_text())
     did = json.loads((out / "did.json").read_text())
     assert credential["issuer"]["id"] == did["id"]
+    assert not (out / "status-suspension.json").exists()  # default: revocation entries only
     assert "22" not in credential["name"] and "Registered Nurse" in credential["name"]
     check = subprocess.run(
         [
@@ -156,6 +157,8 @@ def test_demo_runs_the_whole_journey_and_writes_a_verifiable_credential(tmp_path
             "--offline",
             "--did",
             str(out / "did.json"),
+            "--status-list",
+            str(out / "status-revocation.json"),
             str(out / "credential.json"),
         ],
         capture_output=True,

@@ -19,6 +19,10 @@ PACKAGES = ("rpl", "flows")
 
 PURE = (
     "rpl/claims.py",
+    "rpl/claim_details.py",
+    "rpl/audit.py",
+    "rpl/status.py",
+    "rpl/bench.py",
     "rpl/credentials.py",
     "rpl/schema.py",
     "rpl/organisations.py",

@@ -24,7 +24,7 @@ EVERY_VARIABLE = {
     "RPL_SMTP_PORT": "587",
     "RPL_SMTP_SENDER": "badges@example.org",
     "RPL_ADMIN_TOKEN": "admin-token",
-    "RPL_SECRET_KEY": "secret-key",
+    "RPL_STATUS_PURPOSES": "revocation, suspension",
 }
 
 
@@ -73,7 +73,8 @@ def test_the_defaults(tmp_path: Path):
         25,
         "rpl@localhost",
     )
-    assert (settings.master_key, settings.admin_token, settings.secret_key) == (None, None, None)
+    assert (settings.master_key, settings.admin_token) == (None, None)
+    assert settings.status_purposes == ("revocation",)
 
 
 def test_every_rpl_variable_is_read():
@@ -93,7 +94,7 @@ def test_every_rpl_variable_is_read():
         smtp_port=587,
         smtp_sender="badges@example.org",
         admin_token="admin-token",
-        secret_key="secret-key",
+        status_purposes=("revocation", "suspension"),
     )
     assert not settings.is_sqlite
 
@@ -127,6 +128,7 @@ def test_settings_are_read_from_the_process_environment_when_none_are_given(
 
 
 BAD_VALUES = [
+    ("RPL_STATUS_PURPOSES", "revocation,expiry"),
     ("RPL_CRYPTOSUITE", "ecdsa-rdfc-2019"),
     ("RPL_RUNNER", "celery"),
     ("RPL_PUBLIC_URL", "rpl.example.org"),

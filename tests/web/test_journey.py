@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rpl import schema
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
 from tests.web.journey import (
@@ -39,6 +40,9 @@ def test_claim_confirmed_through_the_link_becomes_a_verifiable_credential(
         credential
     )
     assert credential["evidence"][0]["name"] == "Letter"
+    # By default one revocation entry: valid against 1EdTech's schema as published, untouched.
+    assert credential["credentialStatus"]["statusPurpose"] == "revocation"
+    assert schema.validate(credential, schema.ACHIEVEMENT_CREDENTIAL) == []
 
     public = client.get(f"/credentials/{credential_id(client.get(claimant).text)}")
     assert "Genuine: this credential verifies now" in public.text

@@ -186,5 +186,5 @@ def get_credential(credential_id: str, container: ContainerDep) -> Response:
 async def verify(request: Request, container: ContainerDep) -> Any:
     """Verify a credential sent as the request body. Raw bytes are read, so duplicate keys are seen."""
     body = await request.body()
-    result = records.verify(container.resolver(), body, container.now())
+    result = records.verify(container.resolver(), body, container.now(), container.status_lists())
     return JSONResponse(result.to_json())

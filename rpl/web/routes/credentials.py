@@ -29,7 +29,9 @@ def credential_page(
     accept = request.headers.get("accept", "")
     if ("json" in accept) and "text/html" not in accept:
         return Response(record.stored.document, media_type=CREDENTIAL_MEDIA_TYPE)
-    result = records.verify(container.resolver(), record.stored.document, container.now())
+    result = records.verify(
+        container.resolver(), record.stored.document, container.now(), container.status_lists()
+    )
     return page(request, "credential.html", record=record, result=result)
 
 
@@ -67,5 +69,5 @@ async def verify_submit(
             pasted="",
             problem="Paste a credential or choose a file.",
         )
-    result = records.verify(container.resolver(), source, container.now())
+    result = records.verify(container.resolver(), source, container.now(), container.status_lists())
     return page(request, "verify.html", result=result, pasted=credential)

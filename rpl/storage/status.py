@@ -1,0 +1,186 @@
+"""Status lists in the database: one row per (organisation, purpose), one row per allocated index.
+
+A list row holds the bitstring and a `version` for compare-and-set: a change writes only if the
+list still has the version it read, so two admins flipping bits at once cannot lose one another's
+change. An allocation row ties an index to the credential that carries it; the unique key
+(organisation, purpose, index) makes the database, not the allocator, the judge of "never reused":
+two issuers that drew the same index cannot both commit. Allocation rows are written in the same
+transaction as their credential, so a rolled-back batch leaves no index behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+
+class StatusListRow(SQLModel, table=True):
+    __tablename__ = "status_list"
+
+    organisation_id: str = Field(foreign_key="organisation.id", primary_key=True)
+    purpose: str = Field(primary_key=True)
+    bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Compare-and-set guard: bumped by every change of `bits`.
+    version: int = 1
+    # The signed BitstringStatusListCredential last published, and what it was made from.
+    document: str | None = Field(default=None, sa_column=Column(Text))
+    document_version: int = 0
+    document_length: int = 0
+    document_until: datetime | None = None
+    updated_at: datetime
+
+
+class StatusAllocationRow(SQLModel, table=True):
+    __tablename__ = "status_allocation"
+    # An index is handed out once per list, whatever runs race for it.
+    __table_args__ = (UniqueConstraint("organisation_id", "purpose", "status_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: str = Field(foreign_key="organisation.id")
+    purpose: str
+    status_index: int
+    credential_id: str = Field(foreign_key="credential.id", index=True)
+
+
+@dataclass(frozen=True)
+class StoredStatusList:
+    organisation_id: str
+    purpose: str
+    bits: bytes
+    version: int
+    document: str | None
+    document_version: int
+    document_length: int
+    document_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """An index of an organisation's list for one purpose, as drawn for a credential."""
+
+    organisation_id: str
+    purpose: str
+    index: int
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value and not value.tzinfo else value
+
+
+class StatusRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, org_id: str, purpose: str) -> StoredStatusList | None:
+        row = self.session.get(StatusListRow, (org_id, purpose), populate_existing=True)
+        if row is None:
+            return None
+        return StoredStatusList(
+            organisation_id=row.organisation_id,
+            purpose=row.purpose,
+            bits=bytes(row.bits),
+            version=row.version,
+            document=row.document,
+            document_version=row.document_version,
+            document_length=row.document_length,
+            document_until=_utc(row.document_until),
+        )
+
+    def create(self, org_id: str, purpose: str, bits: bytes, now: datetime) -> None:
+        """Add an empty list; a concurrent creator makes the commit raise `DuplicateError`."""
+        self.session.add(
+            StatusListRow(organisation_id=org_id, purpose=purpose, bits=bits, updated_at=now)
+        )
+
+    def save_bits(self, stored: StoredStatusList, bits: bytes, now: datetime) -> bool:
+        """Write `bits` if the list is still at the version read; False if someone got there first."""
+        result = self.session.execute(
+            update(StatusListRow)
+            .where(
+                col(StatusListRow.organisation_id) == stored.organisation_id,
+                col(StatusListRow.purpose) == stored.purpose,
+                col(StatusListRow.version) == stored.version,
+            )
+            .values(bits=bits, version=stored.version + 1, updated_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def save_document(
+        self, stored: StoredStatusList, document: str, length: int, until: datetime, now: datetime
+    ) -> bool:
+        """Keep a signed list made from `stored`; False if its bits changed meanwhile."""
+        result = self.session.execute(
+            update(StatusListRow)
+            .where(
+                col(StatusListRow.organisation_id) == stored.organisation_id,
+                col(StatusListRow.purpose) == stored.purpose,
+                col(StatusListRow.version) == stored.version,
+            )
+            .values(
+                document=document,
+                document_version=stored.version,
+                document_length=length,
+                document_until=until,
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def allocated(self, org_id: str, purpose: str) -> int:
+        """How many indexes of the list are handed out."""
+        return int(
+            self.session.exec(
+                select(func.count())
+                .select_from(StatusAllocationRow)
+                .where(
+                    StatusAllocationRow.organisation_id == org_id,
+                    StatusAllocationRow.purpose == purpose,
+                )
+            ).one()
+        )
+
+    def is_allocated(self, org_id: str, purpose: str, index: int) -> bool:
+        return (
+            self.session.exec(
+                select(StatusAllocationRow.id).where(
+                    StatusAllocationRow.organisation_id == org_id,
+                    StatusAllocationRow.purpose == purpose,
+                    StatusAllocationRow.status_index == index,
+                )
+            ).first()
+            is not None
+        )
+
+    def allocate(self, allocation: Allocation, credential_id: str) -> None:
+        """Record the index as the credential's; `DuplicateError` if another run holds it."""
+        # Imported here: the unit of work imports this module for `tx.status`.
+        from rpl.storage.unit_of_work import DuplicateError
+
+        self.session.add(
+            StatusAllocationRow(
+                organisation_id=allocation.organisation_id,
+                purpose=allocation.purpose,
+                status_index=allocation.index,
+                credential_id=credential_id,
+            )
+        )
+        try:
+            self.session.flush()
+        except IntegrityError as err:
+            self.session.rollback()
+            raise DuplicateError(
+                f"index {allocation.index} of the {allocation.purpose} list is taken"
+            ) from err
+
+    def for_credential(self, credential_id: str) -> dict[str, int]:
+        """The credential's index in each list, by purpose."""
+        rows = self.session.exec(
+            select(StatusAllocationRow.purpose, StatusAllocationRow.status_index).where(
+                StatusAllocationRow.credential_id == credential_id
+            )
+        )
+        return {purpose: index for purpose, index in rows}
