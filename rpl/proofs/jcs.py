@@ -80,24 +80,20 @@ def _fast_path_is_exact(root: Any, *, check_names: bool) -> bool:
     It runs on every signature, hence the flat loop: member names are checked only when the
     output is not ASCII (`check_names`), and a value costs one type test.
     """
-    stack = [root]
+    # Containers wait on the stack as iterables of their members, so each costs one push.
+    stack: list[Any] = [(root,)]
+    pop, push = stack.pop, stack.append
     while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            if check_names and not _names_sort_alike(value):
-                return False
-            members: Any = value.values()
-        elif kind is list:
-            members = value
-        else:
-            members = (value,)
-        for member in members:
+        for member in pop():
             kind = type(member)
             if kind is str or kind is bool or member is None:
                 continue
-            if kind is dict or kind is list:
-                stack.append(member)
+            if kind is dict:
+                if check_names and not _names_sort_alike(member):
+                    return False
+                push(member.values())
+            elif kind is list:
+                push(member)
             elif kind is not int or not -_INT_MAX <= member <= _INT_MAX:
                 return False  # floats, and subclasses of JSON types: the reference decides
     return True
