@@ -24,7 +24,7 @@ from rpl.services.organisations import local_did_lookup
 from rpl.services.ports import FlowRunner
 from rpl.services.status import StatusPublisher, local_status_lookup
 from rpl.status_fetch import StatusListSource, fetch_status_list_over_https
-from rpl.storage.database import create_schema, make_engine
+from rpl.storage.database import make_engine, migrate
 from rpl.storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger("rpl")
@@ -92,7 +92,7 @@ def prepare_home(settings: Settings) -> None:
 def bootstrap(settings: Settings, runner: str | None = None, network: bool = True) -> Container:
     prepare_home(settings)
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    migrate(engine)
     container = Container(
         settings=settings,
         engine=engine,

@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 org_app = typer.Typer(help="Manage the organisations registered here.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 bench_app = typer.Typer(
     help="Measure this machine: figures and ratios from one run.", no_args_is_help=True
 )
@@ -36,6 +38,17 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from err
 
 
+def _boot(settings: Settings, network: bool = True) -> Any:
+    """The composition root's container, or a plain error and exit 2 (e.g. an unusable database)."""
+    from rpl.bootstrap import bootstrap
+
+    try:
+        return bootstrap(settings, network=network)
+    except RplError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -46,7 +59,6 @@ def serve(
 
     import uvicorn
 
-    from rpl.bootstrap import bootstrap
     from rpl.web.app import create_app
 
     default_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -54,7 +66,7 @@ def serve(
     if not os.environ.get("RPL_PUBLIC_URL"):
         settings = settings.with_(public_url=default_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    container = bootstrap(settings)
+    container = _boot(settings)
     warm_up = getattr(container.runner, "warm_up", None)
     if warm_up:
         warm_up()
@@ -107,12 +119,11 @@ def verify(
     ] = None,
 ) -> None:
     """Verify credentials. Exit 0 if all verified, 1 if any did not, 2 if any file was unusable."""
-    from rpl.bootstrap import bootstrap
     from rpl.services.records import verify as verify_one
 
     logging.basicConfig(level=logging.WARNING)
     given = _did_documents(did or [])
-    container = bootstrap(_settings(runner="inline"), network=not offline)
+    container = _boot(_settings(runner="inline"), network=not offline)
     resolver, now = container.resolver(), container.now()
     local = resolver.local
     resolver.local = lambda d: given.get(d) or local(d)
@@ -185,6 +196,44 @@ def _report(as_json: bool, path: Path, result: object, problem: str | None) -> N
         typer.echo(f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.detail}")
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database (RPL_DATABASE_URL) to the newest migration; serve does this too."""
+    from rpl.storage.database import make_engine, migrate
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate(make_engine(settings.database_url))
+    except RplError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo("database is at the newest migration")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Argument(help="What the migration changes.")],
+) -> None:
+    """Write a new migration for model changes, compared against a scratch database."""
+    import tempfile
+
+    from alembic import command
+    from alembic.config import Config
+
+    from rpl.storage.database import MIGRATIONS, make_engine, migrate
+
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(f"sqlite:///{scratch}/scratch.db")
+        migrate(engine)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.revision(config, message=message, autogenerate=True)
+    typer.echo(f"review the new file under {MIGRATIONS / 'versions'} before committing it")
+
+
 @bench_app.command("signing")
 def bench_signing(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object of figures.")] = False,
@@ -227,7 +276,6 @@ def org_add(
     ] = None,
 ) -> None:
     """Register an organisation and create its signing key."""
-    from rpl.bootstrap import bootstrap
     from rpl.organisations import Attester
     from rpl.services.organisations import (
         RegisterOrganisation,
@@ -235,7 +283,7 @@ def org_add(
         register_organisation,
     )
 
-    container = bootstrap(_settings(runner="inline"), network=False)
+    container = _boot(_settings(runner="inline"), network=False)
     attesters = tuple(Attester(*(a.split("=", 1) + ["Attester"])[:2]) for a in attester or [])
     try:
         org = register_organisation(
@@ -253,14 +301,76 @@ def org_add(
 @org_app.command("list")
 def org_list() -> None:
     """List the organisations with their DIDs."""
-    from rpl.bootstrap import bootstrap
     from rpl.services.organisations import organisation_did
 
-    container = bootstrap(_settings(runner="inline"), network=False)
+    container = _boot(_settings(runner="inline"), network=False)
     with container.uow() as tx:
         for org in tx.orgs.list():
             did = organisation_did(container.settings.public_url, org)
             typer.echo(f"{org.slug}\t{org.name}\t{org.domain}\t{did}")
+
+
+CLI_ACTOR = "admin:cli"
+
+
+@org_app.command("keys")
+def org_keys(slug: Annotated[str, typer.Argument(help="The organisation's slug.")]) -> None:
+    """List an organisation's signing keys: id, created, state (active, retired, compromised)."""
+    from rpl.services.keys import list_keys
+
+    container = _boot(_settings(runner="inline"), network=False)
+    try:
+        keys = list_keys(container.uow, slug)
+    except RplError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    for key in keys:
+        since = key.compromised_at or key.retired_at
+        when = f"\t{since.isoformat()}" if since else ""
+        typer.echo(f"{key.key_id}\t{key.created_at.isoformat()}\t{key.state}{when}")
+
+
+@org_app.command("rotate-key")
+def org_rotate_key(slug: Annotated[str, typer.Argument(help="The organisation's slug.")]) -> None:
+    """Make a new signing key; the old one is retired but kept, so what it signed still verifies."""
+    from rpl.services.keys import rotate_key
+
+    container = _boot(_settings(runner="inline"), network=False)
+    try:
+        key_id = rotate_key(
+            container.uow, container.master_key, slug, container.now(), actor=CLI_ACTOR
+        )
+    except RplError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(key_id)
+
+
+@org_app.command("compromise-key")
+def org_compromise_key(
+    slug: Annotated[str, typer.Argument(help="The organisation's slug.")],
+    key_id: Annotated[str, typer.Argument(help="The key, e.g. key-1 (rotate it out first).")],
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit log.")],
+) -> None:
+    """Mark a retired key compromised and revoke every credential it signed; prints their ids."""
+    from rpl.services.keys import compromise_key
+
+    container = _boot(_settings(runner="inline"), network=False)
+    try:
+        report = compromise_key(
+            container.status_publisher(), slug, key_id, reason, container.now(), actor=CLI_ACTOR
+        )
+    except RplError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    for credential_id in report.revoked:
+        typer.echo(f"{credential_id}\trevoked")
+    for credential_id in report.already_revoked:
+        typer.echo(f"{credential_id}\talready revoked")
+    for credential_id, problem in report.failed.items():
+        typer.echo(f"{credential_id}\tnot revoked: {problem}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")
@@ -277,14 +387,13 @@ def audit_verify(
 ) -> None:
     """Check every audit entry. Exit 0 if intact, 1 naming the first damage, 2 on bad input."""
     from rpl.audit import Anchor
-    from rpl.bootstrap import bootstrap
 
     try:
         anchor = Anchor.parse(expect_head) if expect_head is not None else None
     except RplError as err:
         typer.echo(f"error: --expect-head: {err}", err=True)
         raise typer.Exit(2) from err
-    container = bootstrap(_settings(runner="inline"), network=False)
+    container = _boot(_settings(runner="inline"), network=False)
     try:
         with container.uow() as tx:
             report = tx.audit.verify(anchor)
@@ -306,9 +415,8 @@ def audit_show(
     limit: Annotated[int, typer.Option(min=1, help="How many of the latest entries.")] = 20,
 ) -> None:
     """Print the latest audit entries, oldest first: seq, time, kind, actor, subject, hash."""
-    from rpl.bootstrap import bootstrap
 
-    container = bootstrap(_settings(runner="inline"), network=False)
+    container = _boot(_settings(runner="inline"), network=False)
     try:
         with container.uow() as tx:
             for e in tx.audit.last(limit):

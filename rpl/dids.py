@@ -50,10 +50,15 @@ def _is_loopback(host: str) -> bool:
     return name in {"localhost", "127.0.0.1", "::1"}
 
 
-def did_document(did: str, public_keys: Mapping[str, bytes]) -> dict[str, Any]:
+def did_document(
+    did: str, public_keys: Mapping[str, bytes], revoked: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A DID document listing each key (key id → raw Ed25519 public key) as an assertion method.
 
-    Rotation adds keys and keeps the old ones, so credentials signed earlier still verify.
+    Rotation adds keys and keeps the old ones, so credentials signed earlier still verify. A key in
+    `revoked` (key id → XML Schema dateTime) stays listed, so a verifier can say what became of
+    it, but carries `revoked` (a Multikey term, W3C Controlled Identifiers 1.0 §2.2.3) and is no
+    assertion method any more.
     """
     methods = [
         {
@@ -64,11 +69,15 @@ def did_document(did: str, public_keys: Mapping[str, bytes]) -> dict[str, Any]:
         }
         for key_id, raw in public_keys.items()
     ]
+    gone = revoked or {}
+    for method, key_id in zip(methods, public_keys, strict=True):
+        if key_id in gone:
+            method["revoked"] = gone[key_id]
     return {
         "@context": list(DID_CONTEXTS),
         "id": did,
         "verificationMethod": methods,
-        "assertionMethod": [m["id"] for m in methods],
+        "assertionMethod": [m["id"] for m in methods if "revoked" not in m],
     }
 
 
@@ -78,6 +87,7 @@ class ResolvedKey:
     controller: str
     public_key: bytes
     assertion_method: bool
+    revoked: str | None = None  # when its controller declared it unusable (its `revoked` text)
 
 
 @dataclass
@@ -129,6 +139,7 @@ class DidResolver:
             controller=method.get("controller", ""),
             public_key=public,
             assertion_method=_lists(document.get("assertionMethod"), verification_method, did),
+            revoked=method["revoked"] if isinstance(method.get("revoked"), str) else None,
         )
 
 

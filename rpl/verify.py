@@ -245,6 +245,12 @@ def _issuer(doc: dict[str, Any], keys: dict[str, ResolvedKey], run: _Run) -> Non
                 False,
                 f"key {vm} is controlled by {key.controller!r}, not by the issuer {issuer!r}",
             )
+        elif key.revoked is not None:
+            run.add(
+                "issuer",
+                False,
+                f"signed with key {vm}, which the issuer marked compromised on {key.revoked}",
+            )
         elif not key.assertion_method:
             run.add("issuer", False, f"{issuer} does not list {vm} as an assertion method")
         else:

@@ -28,11 +28,10 @@ def database_url(home: Path) -> str:
 
 
 def _reset_postgres(url: str) -> None:
-    from rpl.storage.database import create_schema, drop_schema, make_engine
+    from rpl.storage.database import drop_schema, make_engine
 
     engine = make_engine(url)
-    drop_schema(engine)
-    create_schema(engine)
+    drop_schema(engine)  # bootstrap migrates a fresh schema
     engine.dispose()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rpl import audit
@@ -79,12 +79,20 @@ def register_organisation(
 
 
 def organisation_did_document(uow: UowFactory, public_url: str, slug: str) -> dict[str, Any]:
-    """The `did:web` document of an organisation: every key it ever had, old ones kept."""
+    """The `did:web` document of an organisation: every key it ever had, old ones kept.
+
+    A key marked compromised stays listed with its `revoked` date but is no assertion method.
+    """
     with uow() as tx:
         org = tx.orgs.by_slug(slug)
-        keys = tx.orgs.keys(org.id)
+        keys = tx.orgs.keys_with_state(org.id)
     did = organisation_did(public_url, org)
-    document = did_document(did, {k.key_id: k.public_key for k in keys})
+    revoked = {
+        k.key_id: k.compromised_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for k in keys
+        if k.compromised_at is not None
+    }
+    document = did_document(did, {k.key_id: k.public_key for k in keys}, revoked)
     document["alsoKnownAs"] = [org.url]
     return document
 

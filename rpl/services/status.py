@@ -287,7 +287,10 @@ def publish_status_list(
         if stored is None:
             _create_list(publisher.uow, org, purpose, now)
             continue
-        if _is_current(stored, length, now):
+        vm = f"{organisation_did(publisher.public_url, org)}#{sealed.key_id}"
+        # After a rotation the list is signed again with the new key: a retired key signs
+        # nothing new, and a compromised one must not vouch for the list at all.
+        if _is_current(stored, length, now) and _signed_with(stored.document, vm):
             assert stored.document is not None and stored.document_until is not None
             return PublishedStatusList(stored.document, stored.document_until)
         until = now + LIST_VALIDITY
@@ -314,6 +317,14 @@ def _is_current(stored: StoredStatusList, length: int, now: datetime) -> bool:
         and stored.document_until is not None
         and stored.document_until - now > LIST_VALIDITY / 2
     )
+
+
+def _signed_with(document: str | None, verification_method: str) -> bool:
+    try:
+        proof = json.loads(document or "{}").get("proof")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(proof, dict) and proof.get("verificationMethod") == verification_method
 
 
 def _sign_list(

@@ -1,14 +1,30 @@
-"""Engine creation and schema set-up for SQLite (embedded) and PostgreSQL (distributed)."""
+"""Engine creation and schema set-up for SQLite (embedded) and PostgreSQL (distributed).
+
+The schema is owned by Alembic migrations (`rpl/storage/migrations/`); `migrate` brings a database
+to the newest revision at start-up. A test checks that the migrations build exactly the tables the
+models declare, so a model change without its migration fails CI.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
+from rpl.errors import RplError
 from rpl.storage import audit, status, tables  # noqa: F401  (registers their tables)
+
+METADATA = SQLModel.metadata
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: PostgreSQL's advisory lock that keeps two starting processes from migrating at once.
+_MIGRATION_LOCK = 7_302_115
+
+
+class SchemaError(RplError):
+    """The database's schema cannot be brought up to date."""
 
 
 def make_engine(database_url: str) -> Engine:
@@ -31,9 +47,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest migration (a no-op when it is already there)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        names = set(inspect(connection).get_table_names())
+        if "claim" in names and "alembic_version" not in names:
+            raise SchemaError(
+                f"the database at {engine.url.render_as_string(hide_password=True)} was created "
+                "before rpl had migrations; move it aside (nothing released used it) and start again"
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
 
 
 def drop_schema(engine: Engine) -> None:
     SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -44,6 +44,10 @@ class SigningKeyRow(SQLModel, table=True):
     ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     active: bool = True
     created_at: datetime
+    # Set when a rotation replaced it: it signs nothing new, its signatures still verify.
+    retired_at: datetime | None = None
+    # Set when the organisation declared it compromised: its signatures are no longer trusted.
+    compromised_at: datetime | None = None
 
 
 class ClaimRow(SQLModel, table=True):

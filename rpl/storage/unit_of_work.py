@@ -64,6 +64,24 @@ class AttestationLink:
 
 
 @dataclass(frozen=True)
+class KeyRecord:
+    """A signing key as the registry keeps it: its public part, when it was made, and its state."""
+
+    key_id: str
+    public_key: bytes
+    created_at: datetime
+    active: bool
+    retired_at: datetime | None = None
+    compromised_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.compromised_at is not None:
+            return "compromised"
+        return "active" if self.active else "retired"
+
+
+@dataclass(frozen=True)
 class StoredCredential:
     id: str
     claim_id: str
@@ -179,6 +197,59 @@ class OrganisationRepository:
         if row is None:
             raise UnknownOrganisationError(f"organisation {org_id!r} has no active signing key")
         return SealedKey(row.key_id, row.public_key, row.ciphertext)
+
+    def keys_with_state(self, org_id: str) -> list[KeyRecord]:
+        """Every key the organisation ever had, oldest first, with its state; no private parts."""
+        rows = self.session.exec(
+            select(SigningKeyRow)
+            .where(SigningKeyRow.organisation_id == org_id)
+            .order_by(col(SigningKeyRow.id))
+        )
+        return [
+            KeyRecord(
+                key_id=r.key_id,
+                public_key=r.public_key,
+                created_at=utc(r.created_at),
+                active=r.active,
+                retired_at=utc(r.retired_at) if r.retired_at else None,
+                compromised_at=utc(r.compromised_at) if r.compromised_at else None,
+            )
+            for r in rows
+        ]
+
+    def rotate(self, org_id: str, new_key: SealedKey, now: datetime) -> list[str]:
+        """Make `new_key` the one that signs; the keys active until now are retired, not removed.
+
+        Returns the key ids retired.
+        """
+        retired = list(
+            self.session.exec(
+                select(SigningKeyRow.key_id).where(
+                    SigningKeyRow.organisation_id == org_id, col(SigningKeyRow.active)
+                )
+            )
+        )
+        self.session.execute(
+            update(SigningKeyRow)
+            .where(col(SigningKeyRow.organisation_id) == org_id, col(SigningKeyRow.active))
+            .values(active=False, retired_at=now)
+        )
+        self.add_key(org_id, new_key, now)
+        self.session.flush()
+        return retired
+
+    def mark_compromised(self, org_id: str, key_id: str, now: datetime) -> bool:
+        """Mark a key compromised (it stops signing too); False if it already was."""
+        result = self.session.execute(
+            update(SigningKeyRow)
+            .where(
+                col(SigningKeyRow.organisation_id) == org_id,
+                col(SigningKeyRow.key_id) == key_id,
+                col(SigningKeyRow.compromised_at).is_(None),
+            )
+            .values(active=False, compromised_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class ClaimRepository:
@@ -342,6 +413,15 @@ class CredentialRepository:
 
     def count(self) -> int:
         return int(self.session.exec(select(func.count()).select_from(CredentialRow)).one())
+
+    def by_verification_method(self, verification_method: str) -> list[str]:
+        """Ids of the credentials signed with this key, oldest first."""
+        rows = self.session.exec(
+            select(CredentialRow.id)
+            .where(CredentialRow.verification_method == verification_method)
+            .order_by(col(CredentialRow.issued_at), col(CredentialRow.id))
+        )
+        return list(rows)
 
 
 def _credential(row: CredentialRow) -> StoredCredential:

@@ -16,6 +16,7 @@ from rpl.organisations import (
     UnknownOrganisationError,
 )
 from rpl.services.attestation import LinkExpiredError, LinkUsedError, UnknownLinkError
+from rpl.services.keys import ActiveKeyError, MissingReasonError, UnknownKeyError
 from rpl.services.records import UnknownCredentialError
 from rpl.services.status import NoStatusEntryError, UnknownStatusListError
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError, UnknownClaimError
@@ -35,6 +36,9 @@ STATUS: dict[type[RplError], int] = {
     UnknownCredentialError: 404,
     UnknownStatusListError: 404,
     NoStatusEntryError: 409,
+    UnknownKeyError: 404,
+    ActiveKeyError: 409,
+    MissingReasonError: 422,
     DidResolutionError: 404,
     LinkExpiredError: 410,
     LinkUsedError: 409,

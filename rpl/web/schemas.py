@@ -109,6 +109,24 @@ class DecisionIn(BaseModel):
     changes: ChangesIn | None = None
 
 
+class KeyOut(BaseModel):
+    key_id: str
+    verification_method: str
+    state: Literal["active", "retired", "compromised"]
+
+
+class CompromiseIn(BaseModel):
+    reason: str
+
+
+class CompromiseOut(BaseModel):
+    key_id: str
+    newly_marked: bool
+    revoked: list[str]
+    already_revoked: list[str]
+    failed: dict[str, str]
+
+
 class CheckOut(BaseModel):
     check: str
     passed: bool

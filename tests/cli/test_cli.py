@@ -133,6 +133,7 @@ def test_demo_runs_the_whole_journey_and_writes_a_verifiable_credential(tmp_path
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RPL_")}
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    env["RPL_HOME"] = str(tmp_path / "verifier-home")  # never the user's own home
     done = subprocess.run(
         [sys.executable, "-m", "rpl.cli", "demo", "--out", str(out)],
         capture_output=True,
@@ -168,3 +169,19 @@ def test_demo_runs_the_whole_journey_and_writes_a_verifiable_credential(tmp_path
         check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_database_from_before_migrations_is_a_plain_error_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    home = tmp_path / "old-home"
+    home.mkdir()
+    sqlite3.connect(home / "rpl.db").execute("CREATE TABLE claim (id TEXT PRIMARY KEY)")
+    monkeypatch.setenv("RPL_HOME", str(home))
+    monkeypatch.delenv("RPL_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(app, ["org", "list"])
+    assert result.exit_code == 2
+    assert "created before rpl had migrations" in result.output
+    assert "Traceback" not in result.output

@@ -18,7 +18,7 @@ from rpl.config import Settings
 from rpl.organisations import Attester
 from rpl.services import jobs
 from rpl.services.organisations import RegisterOrganisation, register_organisation
-from rpl.storage.database import create_schema, drop_schema, make_engine
+from rpl.storage.database import drop_schema, make_engine
 from tests.integration.test_issuance import confirmed_claims
 from tests.postgres_check import reachable
 
@@ -36,8 +36,7 @@ def pg_container(tmp_path: Path) -> Iterator[Container]:
             pytest.fail(f"PostgreSQL is required but not reachable at {url}: {problem}")
         pytest.skip(f"no PostgreSQL at {url} ({problem}); set RPL_TEST_POSTGRES_URL to run this")
     engine = make_engine(url)
-    drop_schema(engine)
-    create_schema(engine)
+    drop_schema(engine)  # bootstrap migrates it back
     engine.dispose()
     settings = Settings(
         home=tmp_path / "home", database_url=url, public_url="http://testserver", runner="inline"

@@ -303,6 +303,31 @@ def test_a_key_that_is_not_an_assertion_method_of_the_issuer_is_not_verified():
     )
 
 
+def test_a_key_its_issuer_marked_compromised_is_named_as_such():
+    held = did_document(
+        ISSUER_DID, {"key-1": raw_public(ISSUER_KEY)}, revoked={"key-1": "2024-05-01T13:00:00Z"}
+    )
+    assert held["assertionMethod"] == [] and held["verificationMethod"][0]["revoked"]
+
+    result = verify(signed(JCS), resolver(held))
+
+    assert result.verified is False
+    assert failed(result) == {
+        "issuer": f"signed with key {ISSUER_VM}, which the issuer marked compromised on "
+        "2024-05-01T13:00:00Z"
+    }
+
+
+def test_a_key_listed_as_revoked_fails_even_if_still_an_assertion_method():
+    held = issuer_document()
+    held["verificationMethod"][0]["revoked"] = "2024-05-01T13:00:00Z"
+
+    result = verify(signed(JCS), resolver(held))
+
+    assert list(failed(result)) == ["issuer"]
+    assert "marked compromised on 2024-05-01T13:00:00Z" in failed(result)["issuer"]
+
+
 def test_a_proof_made_for_authentication_does_not_issue_a_credential():
     document = sign(unsigned(), JCS, proof_purpose="authentication")
 

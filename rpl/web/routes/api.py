@@ -11,15 +11,18 @@ from fastapi.responses import JSONResponse, Response
 
 from rpl.claims import ClaimDetails, ClaimKind, EvidenceFile, InvalidClaimError, Skill
 from rpl.organisations import Attester
-from rpl.services import attestation, organisations, records
+from rpl.services import attestation, keys, organisations, records
 from rpl.web.deps import AdminDep, BearerDep, ContainerDep, UrlsDep
 from rpl.web.forms import read_date
 from rpl.web.schemas import (
     AmendmentAnswerIn,
     ClaimIn,
     ClaimOut,
+    CompromiseIn,
+    CompromiseOut,
     DecisionIn,
     ErrorOut,
+    KeyOut,
     OrganisationIn,
     OrganisationOut,
     SubmittedOut,
@@ -54,6 +57,38 @@ def register_organisation(body: OrganisationIn, container: ContainerDep, _: Admi
 def list_organisations(container: ContainerDep) -> Any:
     with container.uow() as tx:
         return [_org_out(container, org) for org in tx.orgs.list()]
+
+
+# Who the audit trail names until people sign in: the holder of the admin token.
+ADMIN_ACTOR = "admin:admin-token"
+
+
+@router.post("/organisations/{slug}/keys", status_code=201, response_model=KeyOut)
+def rotate_key(slug: str, container: ContainerDep, _: AdminDep) -> Any:
+    """Give the organisation a new signing key; the old one is retired but stays in its DID."""
+    key_id = keys.rotate_key(
+        container.uow, container.master_key, slug, container.now(), actor=ADMIN_ACTOR
+    )
+    with container.uow() as tx:
+        did = organisations.organisation_did(container.settings.public_url, tx.orgs.by_slug(slug))
+    return KeyOut(key_id=key_id, verification_method=f"{did}#{key_id}", state="active")
+
+
+@router.post("/organisations/{slug}/keys/{key_id}/compromise", response_model=CompromiseOut)
+def compromise_key(
+    slug: str, key_id: str, body: CompromiseIn, container: ContainerDep, _: AdminDep
+) -> Any:
+    """Mark a retired key compromised and revoke every credential it signed."""
+    report = keys.compromise_key(
+        container.status_publisher(), slug, key_id, body.reason, container.now(), ADMIN_ACTOR
+    )
+    return CompromiseOut(
+        key_id=report.key_id,
+        newly_marked=report.newly_marked,
+        revoked=report.revoked,
+        already_revoked=report.already_revoked,
+        failed=report.failed,
+    )
 
 
 def _org_out(container: Any, org: Any) -> OrganisationOut:
