@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,16 +21,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from rpl import multikey
-from rpl.claims import (
-    Claim,
-    ClaimDetails,
-    ClaimKind,
-    PartialDate,
-    claimant_actor,
-    confirm,
-    draft_claim,
-    request,
-)
 from rpl.credentials import IssuerProfile, build_achievement_credential
 from rpl.dids import DidResolutionError, DidResolver, did_document
 from rpl.errors import RplError
@@ -46,13 +36,11 @@ from rpl.proofs.jose import (
     verify_vc_jwt,
 )
 from rpl.verify import VerificationResult, verify_credential
+from tests.factories import NOW, confirmed_claim
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 CHECKED_AT = NOW + timedelta(days=1)
 ISSUER_DID = "did:web:issuer.example:orgs:a"
 ISSUER_VM = f"{ISSUER_DID}#key-1"
-ATTESTER = "hr@issuer.example"
-CLAIMANT = claimant_actor("jane@example.org")
 JWT_CHECKS = ["jws", "structure", "contexts", "schema", "issuer", "validity"]
 
 
@@ -69,23 +57,6 @@ ISSUER_SIGNER = LocalSigner(ISSUER_VM, ISSUER_KEY)
 
 
 # --- a small world -------------------------------------------------------------------------------
-
-
-@functools.cache
-def confirmed_claim() -> Claim:
-    details = ClaimDetails(
-        kind=ClaimKind.EMPLOYMENT,
-        claimant_name="Jane Doe",
-        claimant_email="jane@example.org",
-        organisation_id="org-a",
-        role="Registered Nurse",
-        start=PartialDate.parse("1998-03"),
-        end=PartialDate.parse("2020-06"),
-        attester_email=ATTESTER,
-        fte=0.8,
-    )
-    claim = draft_claim("claim-1", details, CLAIMANT, NOW)
-    return confirm(request(claim, CLAIMANT, NOW), ATTESTER, "HR Manager", NOW)
 
 
 def credential(issuer_did: str = ISSUER_DID, **extra: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import copy
 import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,30 +21,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rpl import multikey
-from rpl.claims import (
-    Claim,
-    ClaimDetails,
-    ClaimKind,
-    PartialDate,
-    claimant_actor,
-    confirm,
-    draft_claim,
-    request,
-)
 from rpl.credentials import IssuerProfile, build_achievement_credential
 from rpl.dids import DidResolutionError, DidResolver, did_document
 from rpl.proofs.dataintegrity import ProofOptions, add_proof, encode_proof_value
 from rpl.verify import VerificationResult, verify_credential
+from tests.factories import NOW, confirmed_claim
 
 RDFC, JCS = "eddsa-rdfc-2022", "eddsa-jcs-2022"
 SUITES = (RDFC, JCS)
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 CHECKED_AT = NOW + timedelta(days=1)
 CREATED = "2024-05-01T12:00:00Z"
 ISSUER_DID = "did:web:issuer.example:orgs:a"
 ISSUER_VM = f"{ISSUER_DID}#key-1"
-ATTESTER = "hr@issuer.example"
-CLAIMANT = claimant_actor("jane@example.org")
 EVERY_CHECK = ["structure", "contexts", "schema", "proof", "issuer", "validity"]
 
 
@@ -60,23 +48,6 @@ STRANGER_VM = f"{STRANGER_DID}#{STRANGER_DID.removeprefix('did:key:')}"
 
 
 # --- a small world: a confirmed claim, its credential, a DID document ----------------------------
-
-
-@functools.cache
-def confirmed_claim() -> Claim:
-    details = ClaimDetails(
-        kind=ClaimKind.EMPLOYMENT,
-        claimant_name="Jane Doe",
-        claimant_email="jane@example.org",
-        organisation_id="org-a",
-        role="Registered Nurse",
-        start=PartialDate.parse("1998-03"),
-        end=PartialDate.parse("2020-06"),
-        attester_email=ATTESTER,
-        fte=0.8,
-    )
-    claim = draft_claim("claim-1", details, CLAIMANT, NOW)
-    return confirm(request(claim, CLAIMANT, NOW), ATTESTER, "HR Manager", NOW)
 
 
 def unsigned(issuer_did: str = ISSUER_DID, now: datetime = NOW, **extra: Any) -> dict[str, Any]:
