@@ -64,7 +64,8 @@ def migrate(engine: Engine) -> None:
                 "before rpl had migrations; move it aside (nothing released used it) and start again"
             )
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": features land as branches off one another and are merged by a later revision.
+        command.upgrade(config, "heads")
 
 
 def drop_schema(engine: Engine) -> None:
