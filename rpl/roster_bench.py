@@ -1,0 +1,99 @@
+"""The roster benchmark: a realistic roster of N rows imported, issued, stored and sampled.
+
+`rpl bench roster` prints, from one run on a fresh instance: rows/s of each phase and overall,
+peak memory (this process and its signer processes), and Prefect's share of the issuance run —
+the flow's wall time minus the time its task bodies spent, over the whole issuance time.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import resource
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROLES = ("Ward volunteer", "Porter", "Registered Nurse", "Chaplaincy volunteer", "Shop helper")
+SKILLS = ("Patient care", "Listening", "First aid", "Manual handling", "Cash handling", "Teamwork")
+FIRST = ("Ana", "Bo", "Cy", "Dee", "Eve", "Finn", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea")
+LAST = ("Lima", "Chen", "Ray", "Fox", "Ng", "Ode", "Park", "Quinn", "Roy", "Silva", "Tan")
+
+
+def write_roster(path: Path, rows: int, seed: int = 1, bad_every: int = 200) -> None:
+    """A roster of `rows` data rows; every `bad_every`-th row is wrong in some way people get
+    wrong (a date in the future, a month 13, hours as words), so rejects are exercised too."""
+    rng = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["identifier", "name", "role", "kind", "start", "end", "hours", "skills"])
+        for n in range(rows):
+            start = rng.randrange(1990, 2020)
+            end = start + rng.randrange(1, 5)  # a year or more: any hours below fit
+            row = [
+                f"person{n}@example.org",
+                f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                rng.choice(ROLES),
+                rng.choice(("", "employment", "contribution")),
+                f"{start}-{rng.randrange(1, 13):02d}",
+                str(end),
+                str(rng.randrange(10, 300)),
+                "; ".join(rng.sample(SKILLS, rng.randrange(0, 3))),
+            ]
+            if bad_every and n % bad_every == bad_every - 1:
+                row[4] = rng.choice(("2099", f"{start}-13", "soon"))
+            writer.writerow(row)
+
+
+def peak_rss_mib() -> tuple[float, float]:
+    """Peak resident memory of this process and of its largest finished child, in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+@dataclass
+class Figures:
+    rows: int
+    cryptosuite: str
+    seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    prefect: dict[str, float] = field(default_factory=dict)
+    memory_mib: dict[str, float] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"roster benchmark: {self.rows:,} rows, {self.cryptosuite}"]
+        for phase, secs in self.seconds.items():
+            n = self.counts.get(phase, self.rows)
+            out.append(
+                f"  {phase:<22} {secs:8.1f} s  {n / secs if secs else 0:10,.0f} rows/s ({n:,})"
+            )
+        for name, value in self.prefect.items():
+            out.append(f"  prefect {name:<14} {value:8.3f}")
+        for name, value in self.memory_mib.items():
+            out.append(f"  peak memory {name:<10} {value:8.0f} MiB")
+        return out
+
+
+def timed(figures: Figures, phase: str, work: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = work()
+    figures.seconds[phase] = time.perf_counter() - start
+    return result
+
+
+def flow_overhead(result: Any, issue_seconds: float) -> dict[str, float]:
+    """Prefect's share, when issuance ran as a flow whose future returned its totals."""
+    if not isinstance(result, Future):
+        return {}
+    totals = result.result()
+    machinery = max(0.0, totals["flow_seconds"] - totals["task_seconds"])
+    return {
+        "tasks": float(totals["tasks"]),
+        "flow_seconds": totals["flow_seconds"],
+        "task_seconds": totals["task_seconds"],
+        "overhead_ratio": machinery / issue_seconds if issue_seconds else 0.0,
+    }

@@ -1,0 +1,115 @@
+"""The roster's units of background work, shared by the runners, the flows and the CLI.
+
+Like `rpl.services.jobs`: each takes the container (`jobs.Deps`) and ids. The signer pool lives
+as long as the process, one per organisation key, so a flow's successive tasks do not pay for
+spawning processes and unsealing the key again.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rpl.services import bulk_issuance, jobs, roster
+from rpl.services.bulk_issuance import BulkIssue, BulkReport
+from rpl.services.issuance import IssuePolicy
+from rpl.storage.roster import RosterImport
+
+_pools: dict[tuple[str, str, str, int], ProcessPoolExecutor] = {}
+
+
+def signing_workers() -> int:
+    """Signer processes: one per core (the parent stores while they sign)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def _pool(deps: jobs.Deps, org_id: str, workers: int) -> ProcessPoolExecutor | None:
+    if workers <= 1:
+        return None
+    with deps.uow() as tx:
+        org = tx.orgs.get(org_id)
+        sealed = tx.orgs.active_key(org_id)
+    if (
+        sealed.store != "local"
+        or deps.settings.cryptosuite not in bulk_issuance.DATA_INTEGRITY_SUITES
+    ):
+        return None  # a KMS key is opened once, in this process; VC-JWT goes one by one
+    key = (org_id, sealed.key_id, deps.settings.cryptosuite, workers)
+    pool = _pools.get(key)
+    if pool is None:
+        pool = bulk_issuance.signer_pool(
+            deps.master_key,
+            deps.settings.public_url,
+            org,
+            sealed,
+            deps.settings.cryptosuite,
+            workers,
+        )
+        _pools[key] = pool
+    return pool
+
+
+def close_pools() -> None:
+    while _pools:
+        _, pool = _pools.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+atexit.register(close_pools)
+
+
+def issue_roster(
+    deps: jobs.Deps,
+    org_id: str,
+    limit: int | None = None,
+    workers: int | None = None,
+    progress: Any = None,
+) -> BulkReport:
+    """Issue `org_id`'s confirmed, issuable roster claims (up to `limit`) in signed pages."""
+    run = BulkIssue(
+        uow=deps.uow,
+        keyring=jobs.keyring(deps),
+        mailer=deps.mailer,
+        urls=jobs.urls(deps),
+        policy=IssuePolicy(deps.settings.cryptosuite, deps.settings.status_purposes),
+        page_size=deps.settings.issue_batch_size,
+        pool=_pool(deps, org_id, _workers(deps, org_id, workers)),
+    )
+    return bulk_issuance.issue_roster(run, org_id, deps.now(), limit, progress)
+
+
+def _workers(deps: jobs.Deps, org_id: str, asked: int | None) -> int:
+    if asked is not None:
+        return asked
+    with deps.uow() as tx:
+        waiting = tx.rosters.issuable(org_id)
+    # Spawning signers costs seconds (each imports the proof stack): not for a page or two.
+    return signing_workers() if waiting > 2 * deps.settings.issue_batch_size else 0
+
+
+def import_file(
+    deps: jobs.Deps,
+    org_slug: str,
+    path: Path,
+    request: roster.ImportRequest,
+    on_chunk: Any = None,
+    now: datetime | None = None,
+) -> RosterImport:
+    """Import the roster at `path`, streamed from disk."""
+    when = now or deps.now()
+    record = roster.start_import(deps.uow, org_slug, request, path.stat().st_size, when)
+    with path.open("rb") as raw, _text(raw) as text:
+        return roster.import_rows(
+            deps.uow, deps.mailer, jobs.urls(deps), record, text, when, raw.tell, on_chunk
+        )
+
+
+def _text(raw: Any) -> Any:
+    import io
+
+    # utf-8-sig: spreadsheets write a byte-order mark; `replace` rejects a bad row, not the file.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
