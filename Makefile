@@ -4,18 +4,35 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 NPM := $(shell command -v npm 2>/dev/null)
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run demo test test-postgres lint
+.PHONY: install system-packages run demo test test-postgres lint
 
 .tools/bin/uv:
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==0.13.9
 
-install: $(UV)
+install: $(UV) system-packages
 	$(UV) sync --frozen
 ifneq ($(NPM),)
 	$(NPM) ci --prefix tests/interop/node --no-audit --no-fund --loglevel=error
+	$(NPM) ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 else
 	@echo "npm not found: the interoperability tests against the npm VC stack will be skipped"
+	@echo "npm not found: the browser tests (they need axe-core from npm) will be skipped"
+endif
+
+# From Debian: Chromium for the browser tests (tests/browser) and DejaVu, the font the printable
+# PDFs embed so that any name prints. Installed with apt-get when missing and we are root.
+SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf),,fonts-dejavu-core)
+
+system-packages:
+ifneq ($(strip $(SYSTEM_PACKAGES)),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(SYSTEM_PACKAGES)); \
+	else \
+		echo "missing Debian packages: $(strip $(SYSTEM_PACKAGES)); install them as root (apt-get install $(strip $(SYSTEM_PACKAGES)))."; \
+		echo "Without chromium the browser tests are skipped; without fonts-dejavu-core PDFs print Latin-1 only."; \
+	fi
 endif
 
 run: $(UV)
@@ -27,13 +44,13 @@ demo: $(UV)
 	$(UV) run --no-dev rpl demo --out demo-out
 
 test: install
-	$(UV) run pytest
+	$(UV) run pytest --numprocesses=auto --maxprocesses=4
 
 # The same suite on PostgreSQL; fails if the server is not there.
 test-postgres: install
 	$(UV) run python -m tests.postgres_check "$(PG_URL)"
 	RPL_DATABASE_URL="$(PG_URL)" RPL_TEST_POSTGRES_URL="$(PG_URL)" RPL_REQUIRE_POSTGRES=1 \
-		$(UV) run pytest
+		$(UV) run pytest --numprocesses=auto --maxprocesses=4
 
 lint: $(UV)
 	$(UV) run ruff check rpl flows tests

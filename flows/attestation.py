@@ -8,7 +8,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows import runtime
+from flows import runtime, spread
 from rpl.services import jobs
 
 
@@ -36,10 +36,11 @@ async def request_attestation(claim_id: str) -> bool:
 @flow(name="issue_credentials", log_prints=True)
 async def issue_credentials(claim_ids: list[str], batch_size: int | None = None) -> dict[str, Any]:
     """Build, check, sign, verify, store and announce credentials for confirmed claims, in batches."""
-    size = batch_size or runtime.container().settings.issue_batch_size
+    settings = runtime.container().settings
+    size = batch_size or settings.issue_batch_size
     totals: dict[str, Any] = {"issued": [], "already_issued": [], "failed": {}}
-    for batch in jobs.batches(claim_ids, size):
-        report = issue_batch_task(batch)
+    # In-process one after another (embedded default), or spread over Dask (distributed).
+    for report in spread.run_batches(issue_batch_task, jobs.batches(claim_ids, size), settings):
         totals["issued"] += report["issued"]
         totals["already_issued"] += report["already_issued"]
         totals["failed"].update(report["failed"])

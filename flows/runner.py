@@ -66,6 +66,30 @@ class PrefectRunner:
 
         self._submit("issue_credentials", issue_credentials(list(claim_ids)))
 
+    def issue_roster(self, org_id: str) -> concurrent.futures.Future[Any]:
+        """Start the `issue_roster` flow; its future holds the flow's totals (for benchmarks)."""
+        from flows.roster import issue_roster
+
+        return self._submit("issue_roster", issue_roster(org_id))
+
+    def sweep(self) -> None:
+        from flows.sweep import sweep
+
+        # One sweep at a time: a schedule shorter than a sweep must not pile runs up.
+        running = getattr(self, "_sweeping", None)
+        if running is None or running.done():
+            self._sweeping = self._submit("sweep", sweep())
+
+    def evaluate_credit(self, request_id: str) -> None:
+        from flows.credit import evaluate_credit
+
+        self._submit("evaluate_credit", evaluate_credit(request_id))
+
+    def issue_credit(self, request_id: str) -> None:
+        from flows.credit import issue_credit
+
+        self._submit("issue_credit", issue_credit(request_id))
+
     def wait(self, timeout: float | None = None) -> None:
         """Block until every flow run handed over so far has finished (tests, `rpl demo`)."""
         while True:

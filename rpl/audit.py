@@ -226,7 +226,14 @@ def credential_issued(credential: _Stored) -> Change:
 
 
 def organisation_registered(org: Organisation, key_id: str) -> Change:
-    data = {"slug": org.slug, "name": org.name, "domain": org.domain, "signing_key": key_id}
+    data: dict[str, Any] = {
+        "slug": org.slug,
+        "name": org.name,
+        "domain": org.domain,
+        "signing_key": key_id,
+    }
+    if org.domain_verified_at is not None:  # the operator vouched for the domain out of band
+        data["domain_verified"] = "operator"
     return Change("OrganisationRegistered", SYSTEM, f"organisation:{org.id}", data)
 
 

@@ -23,6 +23,7 @@ from rpl.services import jobs
 from rpl.services.organisations import local_did_lookup
 from rpl.services.ports import FlowRunner
 from rpl.services.status import StatusPublisher, local_status_lookup
+from rpl.signer import key_store_from_settings
 from rpl.status_fetch import StatusListSource, fetch_status_list_over_https
 from rpl.storage.database import make_engine, migrate
 from rpl.storage.unit_of_work import UnitOfWork
@@ -43,6 +44,8 @@ class Container:
     files: FileStore
     runner: FlowRunner = field(init=False)
     network: bool = True
+    # Where organisations' private keys are made and used (RPL_SIGNER): rpl.signer.KeyStore.
+    keystore: Any = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -74,6 +77,9 @@ class Container:
         close = getattr(self.runner, "close", None)
         if close:
             close()
+        close_keys = getattr(self.keystore, "close", None)
+        if close_keys:
+            close_keys()
         self.engine.dispose()
 
 
@@ -101,6 +107,7 @@ def bootstrap(settings: Settings, runner: str | None = None, network: bool = Tru
         files=FileStore(settings.files_dir),
         network=network,
     )
+    container.keystore = key_store_from_settings(settings, container.master_key)
     container.runner = make_runner(runner or settings.runner, container)
     return container
 
@@ -116,6 +123,10 @@ def make_runner(kind: str, container: Container) -> Any:
         from rpl.services.runner import InlineRunner
 
         return InlineRunner(container)
+    if kind == "deployments":
+        from flows.deployments import DeploymentRunner
+
+        return DeploymentRunner(container)
     from flows.runner import PrefectRunner
 
     return PrefectRunner(container)

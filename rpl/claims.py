@@ -56,6 +56,18 @@ class IllegalTransitionError(RplError):
         self.action = action
 
 
+class ReissueRefusedError(IllegalTransitionError):
+    """The table allows a re-issue from this state, but not for this claim: only a credential
+    whose signing key was compromised is re-issued (an ordinary revocation stays final)."""
+
+    def __init__(self, claim_id: str, state: ClaimState, why: str) -> None:
+        RplError.__init__(self, f"claim {claim_id!r} is {state.value}: cannot reissue: {why}")
+        self.claim_id = claim_id
+        self.state = state
+        self.action = Action.REISSUE.value
+        self.why = why
+
+
 class InvalidEventError(RplError):
     """An event that cannot be recorded or replayed (naive time, unknown actor, broken log)."""
 
@@ -90,6 +102,7 @@ class Action(StrEnum):
     REVOKE = "revoke"
     SUSPEND = "suspend"
     REINSTATE = "reinstate"
+    REISSUE = "reissue"
 
 
 class EventKind(StrEnum):
@@ -106,12 +119,15 @@ class EventKind(StrEnum):
     CREDENTIAL_REVOKED = "CredentialRevoked"
     CREDENTIAL_SUSPENDED = "CredentialSuspended"
     CREDENTIAL_REINSTATED = "CredentialReinstated"
+    CREDENTIAL_REISSUED = "CredentialReissued"
 
 
 _S, _A, _E = ClaimState, Action, EventKind
 # The single source of truth: (current state, action) -> (next state, event recorded).
-# Declined and revoked appear on no left-hand side: they are final. An amended claim has no way
-# to `issued` except through `accept_amendment`.
+# Declined appears on no left-hand side: it is final. Revoked leads only to `reissue`, which a
+# guard (`reissue_refusal`) allows just for a credential revoked because its signing key was
+# compromised: an ordinary revocation stays final. An amended claim has no way to `issued`
+# except through `accept_amendment`.
 TRANSITIONS: Mapping[tuple[ClaimState, Action], tuple[ClaimState, EventKind]] = MappingProxyType(
     {
         (_S.DRAFT, _A.REVISE): (_S.DRAFT, _E.CLAIM_REVISED),
@@ -129,6 +145,8 @@ TRANSITIONS: Mapping[tuple[ClaimState, Action], tuple[ClaimState, EventKind]] = 
         (_S.ISSUED, _A.REVOKE): (_S.REVOKED, _E.CREDENTIAL_REVOKED),
         (_S.SUSPENDED, _A.REINSTATE): (_S.ISSUED, _E.CREDENTIAL_REINSTATED),
         (_S.SUSPENDED, _A.REVOKE): (_S.REVOKED, _E.CREDENTIAL_REVOKED),
+        (_S.ISSUED, _A.REISSUE): (_S.ISSUED, _E.CREDENTIAL_REISSUED),
+        (_S.REVOKED, _A.REISSUE): (_S.ISSUED, _E.CREDENTIAL_REISSUED),
     }
 )
 
@@ -401,11 +419,26 @@ def mark_issued(claim: Claim, credential_id: str, now: datetime) -> Claim:
     return _advance(claim, Action.MARK_ISSUED, SYSTEM, now, data=data, credential_id=credential_id)
 
 
-def revoke(claim: Claim, actor: str, reason: str, now: datetime) -> Claim:
-    """Withdraw the credential for good; the reason is kept in the log."""
+def revoke(
+    claim: Claim,
+    actor: str,
+    reason: str,
+    now: datetime,
+    *,
+    compromised_key: str | None = None,
+) -> Claim:
+    """Withdraw the credential; the reason is kept in the log.
+
+    This is final unless `compromised_key` names the verification method that signed it and
+    was compromised: then the claim may be re-issued (`reissue`) under a sound key.
+    """
     _target(claim, Action.REVOKE)
     why = _reason(reason, required="Please say why the credential is revoked.")
-    data = {"credential_id": claim.credential_id}
+    data: dict[str, Any] = {"credential_id": claim.credential_id}
+    if compromised_key is not None:
+        if is_blank(compromised_key):
+            raise InvalidClaimError({"compromised_key": ["Name the key that was compromised."]})
+        data["compromised_key"] = compromised_key
     return _advance(claim, Action.REVOKE, actor, now, reason=why, data=data)
 
 
@@ -423,6 +456,61 @@ def reinstate(claim: Claim, actor: str, reason: str | None, now: datetime) -> Cl
     return _advance(claim, Action.REINSTATE, actor, now, reason=_reason(reason), data=data)
 
 
+REISSUE_REASON = "key compromised"
+
+
+def reissue_refusal(
+    state: ClaimState, events: Sequence[Event], compromised_key: object
+) -> str | None:
+    """Why a claim in `state` with history `events` may not be re-issued for `compromised_key`
+    (the verification method that signed its credential and was compromised), or None.
+
+    From `issued`, the caller vouches that the key was compromised (the credential is revoked in
+    the same step). From `revoked`, the revocation itself must say it was for that compromised
+    key, and the credential must have been issued (not suspended) when it was revoked: a hold the
+    organisation placed is not lifted by a re-issue.
+    """
+    if not isinstance(compromised_key, str) or is_blank(compromised_key):
+        return "a re-issue names the compromised key that signed the credential"
+    if state is ClaimState.ISSUED:
+        return None
+    revocation = events[-1] if events else None  # `revoked` is entered only by a revocation
+    if revocation is None or revocation.kind is not EventKind.CREDENTIAL_REVOKED:
+        return "its history does not end with the revocation"
+    if revocation.data.get("compromised_key") != compromised_key:
+        return "its credential was revoked by the organisation, not for a compromised key"
+    if revocation.from_state is not ClaimState.ISSUED:
+        return f"its credential was {revocation.from_state} when its key was compromised"
+    return None
+
+
+def reissue(
+    claim: Claim, credential_id: str, compromised_key: str, actor: str, now: datetime
+) -> Claim:
+    """Record that `credential_id` replaces the claim's credential, whose signing key
+    (`compromised_key`) was compromised. The old credential is revoked, the new one current."""
+    _target(claim, Action.REISSUE)
+    refusal = reissue_refusal(claim.state, claim.events, compromised_key)
+    if refusal is not None:
+        raise ReissueRefusedError(claim.id, claim.state, refusal)
+    if is_blank(credential_id) or credential_id == claim.credential_id:
+        raise InvalidClaimError({"credential_id": ["A re-issue needs the new credential's id."]})
+    data = {
+        "credential_id": credential_id,
+        "replaces": claim.credential_id,
+        "compromised_key": compromised_key,
+    }
+    return _advance(
+        claim,
+        Action.REISSUE,
+        actor,
+        now,
+        reason=REISSUE_REASON,
+        data=data,
+        credential_id=credential_id,
+    )
+
+
 # (state, event kind) -> next state: the transition table read from the event log's side.
 _BY_EVENT = {(s, kind): to for (s, _), (to, kind) in TRANSITIONS.items()}
 
@@ -436,6 +524,10 @@ def replay(events: Sequence[Event]) -> ClaimState:
             expected = ClaimState.DRAFT if starts and number == 0 else None
         else:
             expected = _BY_EVENT.get((state, event.kind)) if event.from_state == state else None
+            if event.kind is EventKind.CREDENTIAL_REISSUED and reissue_refusal(
+                state, events[:number], event.data.get("compromised_key")
+            ):
+                expected = None  # the table allows it, its guard does not
         if expected is None or expected != event.to_state:
             raise InvalidEventError(f"event {number} ({event.kind}) cannot follow state {state}")
         state = expected

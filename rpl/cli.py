@@ -10,6 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from rpl import cli_trust
+from rpl.cli_credit import demo_app
+from rpl.cli_members import member_app
+from rpl.cli_roster import bench_roster, roster_app
+from rpl.cli_sweep import start_sweeps, sweep_app
 from rpl.config import Settings
 from rpl.errors import RplError
 
@@ -28,6 +33,13 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 audit_app = typer.Typer(help="Check and read the tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+# Domain proof and re-issue after a key compromise (rpl/cli_trust.py) are `rpl org …` commands.
+org_app.registered_commands += cli_trust.app.registered_commands
+app.add_typer(sweep_app, name="sweep")
+app.add_typer(member_app, name="member")
+app.add_typer(roster_app, name="roster")
+app.add_typer(demo_app, name="demo")
+bench_app.command("roster")(bench_roster)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -66,19 +78,26 @@ def serve(
     if not os.environ.get("RPL_PUBLIC_URL"):
         settings = settings.with_(public_url=default_url)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from rpl.shutdown import exit_on_sigterm
+
+    exit_on_sigterm()  # or SIGTERM skips the cleanup below and orphans Prefect's ephemeral server
     container = _boot(settings)
     warm_up = getattr(container.runner, "warm_up", None)
     if warm_up:
         warm_up()
+    sweeps = start_sweeps(container)  # every RPL_SWEEP_MINUTES: reminders, expiries, stuck work
     typer.echo(f"rpl home: {settings.home}\nserving {settings.public_url}")
     try:
         uvicorn.run(create_app(container), host=host, port=port, log_level="info")
     finally:
+        if sweeps:
+            sweeps.stop()
         container.close()
 
 
-@app.command()
+@demo_app.callback(invoke_without_command=True)
 def demo(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Folder for credential.json and did.json.")] = Path(
         "demo-out"
     ),
@@ -87,6 +106,8 @@ def demo(
     ),
 ) -> None:
     """Run the whole journey on a fresh embedded instance and write its results to OUT."""
+    if ctx.invoked_subcommand is not None:  # `rpl demo credit`: that journey instead
+        return
     from rpl.demo import run_demo
 
     logging.basicConfig(level=logging.WARNING)
@@ -274,6 +295,20 @@ def org_add(
         list[str] | None,
         typer.Option(help="An attester outside the domain, as EMAIL or EMAIL=Title; repeatable."),
     ] = None,
+    securing: Annotated[
+        str | None,
+        typer.Option(
+            help="jwt (VC-JOSE), eddsa-rdfc-2022 or eddsa-jcs-2022 (default: RPL_CRYPTOSUITE)."
+        ),
+    ] = None,
+    verified_domain: Annotated[
+        bool,
+        typer.Option(
+            "--verified-domain",
+            help="For operators who checked the domain out of band (local use, demos): it may "
+            "issue at once. Otherwise it proves its domain first (rpl org verify-domain).",
+        ),
+    ] = False,
 ) -> None:
     """Register an organisation and create its signing key."""
     from rpl.organisations import Attester
@@ -286,12 +321,27 @@ def org_add(
     container = _boot(_settings(runner="inline"), network=False)
     attesters = tuple(Attester(*(a.split("=", 1) + ["Attester"])[:2]) for a in attester or [])
     try:
+        if securing:  # refused before anything is registered
+            from rpl.services.securing import mechanism_name
+
+            mechanism_name(securing)
         org = register_organisation(
             container.uow,
-            container.master_key,
-            RegisterOrganisation(name=name, domain=domain, url=url, slug=slug, attesters=attesters),
+            container.keystore,
+            RegisterOrganisation(
+                name=name,
+                domain=domain,
+                url=url,
+                slug=slug,
+                attesters=attesters,
+                domain_verified=verified_domain,
+            ),
             container.now(),
         )
+        if securing:
+            from rpl.services.securing import choose_securing
+
+            org = choose_securing(container.uow, org.slug, securing, CLI_ACTOR, container.now())
     except RplError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
@@ -338,7 +388,7 @@ def org_rotate_key(slug: Annotated[str, typer.Argument(help="The organisation's 
     container = _boot(_settings(runner="inline"), network=False)
     try:
         key_id = rotate_key(
-            container.uow, container.master_key, slug, container.now(), actor=CLI_ACTOR
+            container.uow, container.keystore, slug, container.now(), actor=CLI_ACTOR
         )
     except RplError as err:
         typer.echo(f"error: {err}", err=True)

@@ -38,6 +38,9 @@ class SealedKey:
     key_id: str
     public_key: bytes
     ciphertext: bytes
+    # "local": `ciphertext` is the sealed seed. Otherwise the name of the external key store
+    # (see rpl.signer) and `ciphertext` is its reference to the key (e.g. a PKCS#11 label).
+    store: str = "local"
 
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
@@ -118,6 +121,10 @@ class LocalSigner:
 
     verification_method: str
     private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> bytes:
+        return self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
     def sign(self, data: bytes) -> bytes:
         return self.private_key.sign(data)

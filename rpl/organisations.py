@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from rpl.errors import RplError
 
@@ -43,6 +44,12 @@ class Organisation:
     url: str
     email: str | None = None
     description: str | None = None
+    # When the organisation proved it controls `domain` (DNS TXT or .well-known file);
+    # None means it may receive claims but not issue credentials.
+    domain_verified_at: datetime | None = None
+    # How its credentials are secured: "eddsa-rdfc-2022", "eddsa-jcs-2022" or "vc-jwt";
+    # None follows the instance's default cryptosuite.
+    securing: str | None = None
 
 
 def slugify(name: str) -> str:
@@ -74,10 +81,15 @@ def email_domain(email: str) -> str:
 
 
 def may_attest(org: Organisation, listed: list[Attester], email: str) -> bool:
-    """An address at the organisation's domain (or a subdomain), or one the organisation listed."""
+    """An address at the organisation's verified domain (or a subdomain), or one it listed.
+
+    The same rule as `rpl.access.is_attester_address` (the policy), for callers holding
+    `Attester` values; the domain counts only once it is verified.
+    """
     address = email.strip().lower()
     domain = email_domain(address)
-    if domain == org.domain or domain.endswith("." + org.domain):
+    at_domain = domain == org.domain or domain.endswith("." + org.domain)
+    if at_domain and org.domain_verified_at is not None:
         return True
     return any(a.email.lower() == address for a in listed)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 
@@ -18,6 +19,27 @@ def reachable(url: str) -> str | None:
     except SQLAlchemyError as err:
         return str(err.orig or err).strip().splitlines()[0]
     return None
+
+
+def for_this_worker(url: str) -> str:
+    """`url`, or under pytest-xdist a database of this worker's own beside it (created if missing).
+
+    Tests start from a dropped schema: two workers sharing one database would drop each other's.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    own = parsed.set(database=f"{parsed.database}_{worker}")
+    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(
+            text("select 1 from pg_database where datname = :name"), {"name": own.database}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

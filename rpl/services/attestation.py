@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rpl import audit, claims, messages
+from rpl import access, audit, claims, messages
 from rpl.claims import Claim, ClaimDetails, ClaimState
 from rpl.errors import RplError
 from rpl.mail import Mailer, Message
-from rpl.organisations import Organisation, ensure_may_attest
+from rpl.organisations import Organisation
 from rpl.services.ports import FlowRunner, UowFactory
 from rpl.storage.unit_of_work import AttestationLink, StoredCredential
 from rpl.tokens import hash_token, new_token
@@ -93,7 +93,9 @@ def submit_claim(
     )
     with uow() as tx:
         org = tx.orgs.get(details.organisation_id)
-        ensure_may_attest(org, tx.orgs.attesters(org.id), details.attester_email)
+        access.ensure_attester_address(
+            details.attester_email, org, tx.members.of_organisation(org.id)
+        )
         tx.claims.add(claim, hash_token(token), now)
         tx.audit.append(*audit.claim_event(claim), now)
         tx.commit()
@@ -163,6 +165,7 @@ def open_attestation(
         link = _usable_link(tx.links.get(hash_token(token)), now)
         claim = tx.claims.get(link.claim_id)
         org = tx.orgs.get(claim.details.organisation_id)
+        access.ensure_still_attester(link.attester_email, org, tx.members.of_organisation(org.id))
     return ClaimView(claim, org), link
 
 
@@ -188,15 +191,46 @@ def decide_attestation(
     """Spend the link and record the attester's decision in one transaction; then start issuance."""
     with uow() as tx:
         link = _usable_link(tx.links.get(hash_token(token)), now)
-        claim = tx.claims.get(link.claim_id)
-        org = tx.orgs.get(claim.details.organisation_id)
-        # Checked again at the moment of decision: the right to attest may have changed.
-        ensure_may_attest(org, tx.orgs.attesters(org.id), link.attester_email)
-        decided = _apply(claim, link.attester_email, decision, now)
+        decided, org = _decide(tx, link.claim_id, link.attester_email, decision, now)
         tx.links.use(link.token_hash, now)
-        tx.claims.save(decided, now)
-        tx.audit.append(*audit.claim_event(decided), now)
         tx.commit()
+    return _decided(mailer, runner, decided, org)
+
+
+def decide_as_attester(
+    uow: UowFactory,
+    mailer: Mailer,
+    runner: FlowRunner,
+    attester_email: str,
+    claim_id: str,
+    decision: Decision,
+    now: datetime,
+) -> Claim:
+    """A signed-in attester decides from their inbox, without the emailed link (which then ends)."""
+    with uow() as tx:
+        decided, org = _decide(tx, claim_id, attester_email, decision, now)
+        for link in tx.links.for_claim(claim_id):
+            if link.used_at is None:
+                tx.links.retire(link.token_hash, now)
+        tx.commit()
+    return _decided(mailer, runner, decided, org)
+
+
+def _decide(
+    tx: Any, claim_id: str, attester_email: str, decision: Decision, now: datetime
+) -> tuple[Claim, Organisation]:
+    claim = tx.claims.get(claim_id)
+    org = tx.orgs.get(claim.details.organisation_id)
+    # Checked at the moment of decision, inside its transaction: someone removed since the link
+    # was sent (or since the page was opened) may not decide any more.
+    access.ensure_still_attester(attester_email, org, tx.members.of_organisation(org.id))
+    decided = _apply(claim, attester_email, decision, now)
+    tx.claims.save(decided, now)
+    tx.audit.append(*audit.claim_event(decided), now)
+    return decided, org
+
+
+def _decided(mailer: Mailer, runner: FlowRunner, decided: Claim, org: Organisation) -> Claim:
     if decided.state is ClaimState.CONFIRMED:
         runner.issue_credentials([decided.id])
     _tell(mailer, messages.claim_decided(decided, org))

@@ -5,25 +5,28 @@ document, so everything it signed still verifies. A compromised key stays listed
 can say what happened, but it carries the date it was marked `revoked` and is no assertion method:
 nothing it signed verifies any more, and its credentials are revoked so the status lists say so too.
 
-Re-issuing those credentials under the new key is left out on purpose: a claim has exactly one
-credential and its state machine has no way back from `issued`, so it needs a design decision
-(a `reissue` transition, and credentials keyed by claim and generation).
+Those revocations record the compromised key in the claim's event, which is what lets
+`rpl.services.reissue` give each claim a replacement signed with the active key; a credential the
+organisation revoked for its own reasons stays revoked.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from rpl import claims
 from rpl.claims import SYSTEM, ClaimState, IllegalTransitionError
 from rpl.errors import RplError
-from rpl.keys import generate_sealed_key
 from rpl.organisations import Organisation
 from rpl.services.organisations import organisation_did
 from rpl.services.ports import UowFactory
-from rpl.services.status import StatusPublisher, change_status
+from rpl.services.status import StatusChange, StatusPublisher, change_status
+from rpl.signer import KeyStore, key_store_for
+from rpl.status import StatusPurpose
 from rpl.storage.unit_of_work import KeyRecord
 
 log = logging.getLogger("rpl.keys")
@@ -63,7 +66,11 @@ def next_key_id(keys: list[KeyRecord]) -> str:
 
 
 def rotate_key(
-    uow: UowFactory, master_key: bytes, org_slug: str, now: datetime, actor: str = SYSTEM
+    uow: UowFactory,
+    master_key: bytes | KeyStore,
+    org_slug: str,
+    now: datetime,
+    actor: str = SYSTEM,
 ) -> str:
     """Give the organisation a new signing key; returns its id. Old keys are retired, not removed.
 
@@ -72,7 +79,8 @@ def rotate_key(
     with uow() as tx:
         org = tx.orgs.by_slug(org_slug)
         key_id = next_key_id(tx.orgs.keys_with_state(org.id))
-        retired = tx.orgs.rotate(org.id, generate_sealed_key(master_key, org.id, key_id), now)
+        new_key = key_store_for(master_key).generate(org.id, key_id)
+        retired = tx.orgs.rotate(org.id, new_key, now)
         data = {"slug": org.slug, "signing_key": key_id, "retired": retired}
         tx.audit.append("SigningKeyRotated", actor, f"organisation:{org.id}", data, now)
         tx.commit()
@@ -108,16 +116,35 @@ def mark_key_compromised(
     return True
 
 
+def key_method(uow: UowFactory, public_url: str, org_slug: str, key_id: str) -> KeyMethod:
+    """The key as the registry keeps it, and the verification method that names it."""
+    with uow() as tx:
+        org = tx.orgs.by_slug(org_slug)
+        key = _key(tx.orgs.keys_with_state(org.id), org, key_id)
+    return KeyMethod(org, key, f"{organisation_did(public_url, org)}#{key_id}")
+
+
+@dataclass(frozen=True)
+class KeyMethod:
+    organisation: Organisation
+    key: KeyRecord
+    verification_method: str
+
+
 def credentials_signed_by(
     uow: UowFactory, public_url: str, org_slug: str, key_id: str
 ) -> list[str]:
     """Ids of the organisation's credentials signed with `key_id`, oldest first."""
+    method = key_method(uow, public_url, org_slug, key_id)
     with uow() as tx:
-        org = tx.orgs.by_slug(org_slug)
-        _key(tx.orgs.keys_with_state(org.id), org, key_id)
-        return tx.credentials.by_verification_method(
-            f"{organisation_did(public_url, org)}#{key_id}"
-        )
+        return tx.credentials.by_verification_method(method.verification_method)
+
+
+def compromise_revocation(verification_method: str) -> StatusChange:
+    """A revocation that names the compromised key in the claim's event, so that the claim may
+    be re-issued (an ordinary revocation is final)."""
+    revoke = functools.partial(claims.revoke, compromised_key=verification_method)
+    return StatusChange(StatusPurpose.REVOCATION, True, revoke)
 
 
 def compromise_key(
@@ -133,6 +160,8 @@ def compromise_key(
     marked = mark_key_compromised(publisher.uow, org_slug, key_id, reason, now, actor)
     report = CompromiseReport(key_id, marked)
     why = f"signing key {key_id} compromised: {reason.strip()}"
+    method = key_method(publisher.uow, publisher.public_url, org_slug, key_id)
+    revocation = compromise_revocation(method.verification_method)
     for credential_id in credentials_signed_by(
         publisher.uow, publisher.public_url, org_slug, key_id
     ):
@@ -140,7 +169,7 @@ def compromise_key(
             report.already_revoked.append(credential_id)
             continue
         try:
-            change_status(publisher, credential_id, "revoke", actor, why, now)
+            change_status(publisher, credential_id, revocation, actor, why, now)
         except IllegalTransitionError:  # revoked meanwhile by someone else
             report.already_revoked.append(credential_id)
         except RplError as err:
@@ -161,6 +190,10 @@ def _key(keys: list[KeyRecord], org: Organisation, key_id: str) -> KeyRecord:
 
 
 def _revoked(uow: UowFactory, credential_id: str) -> bool:
+    """Revoked, or replaced by a re-issue (which revoked it): either way, nothing to do."""
     with uow() as tx:
         stored = tx.credentials.get(credential_id)
-        return stored is not None and tx.claims.get(stored.claim_id).state is ClaimState.REVOKED
+        if stored is None:
+            return False
+        claim = tx.claims.get(stored.claim_id)
+        return claim.credential_id != credential_id or claim.state is ClaimState.REVOKED

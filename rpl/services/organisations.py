@@ -10,7 +10,6 @@ from typing import Any
 from rpl import audit
 from rpl.credentials import IssuerProfile
 from rpl.dids import did_document, did_web_for
-from rpl.keys import generate_sealed_key
 from rpl.organisations import (
     Attester,
     Organisation,
@@ -19,6 +18,7 @@ from rpl.organisations import (
     slugify,
 )
 from rpl.services.ports import UowFactory
+from rpl.signer import KeyStore, key_store_for
 from rpl.storage.unit_of_work import DuplicateError
 
 FIRST_KEY_ID = "key-1"
@@ -33,6 +33,9 @@ class RegisterOrganisation:
     email: str | None = None
     description: str | None = None
     attesters: tuple[Attester, ...] = ()
+    # Only for an operator who checked the domain out of band (local use, the demo, tests):
+    # the organisation may issue at once. Otherwise it proves its domain first (rpl.domain_proof).
+    domain_verified: bool = False
 
 
 def organisation_did(public_url: str, org: Organisation) -> str:
@@ -50,9 +53,10 @@ def issuer_profile(public_url: str, org: Organisation) -> IssuerProfile:
 
 
 def register_organisation(
-    uow: UowFactory, master_key: bytes, command: RegisterOrganisation, now: datetime
+    uow: UowFactory, master_key: bytes | KeyStore, command: RegisterOrganisation, now: datetime
 ) -> Organisation:
-    """Create an organisation with its first signing key, sealed under the master key."""
+    """Create an organisation with its first signing key, sealed under the master key (or made
+    by the key store given instead)."""
     slug = command.slug or slugify(command.name)
     attesters = list(command.attesters)
     check_registration(slug, command.name, command.domain, command.url, attesters)
@@ -64,6 +68,7 @@ def register_organisation(
         url=command.url,
         email=command.email,
         description=command.description,
+        domain_verified_at=now if command.domain_verified else None,
     )
     with uow() as tx:
         try:
@@ -72,7 +77,8 @@ def register_organisation(
             pass
         else:
             raise DuplicateError(f"an organisation with slug {slug!r} already exists")
-        tx.orgs.add(org, attesters, generate_sealed_key(master_key, org.id, FIRST_KEY_ID), now)
+        key = key_store_for(master_key).generate(org.id, FIRST_KEY_ID)
+        tx.orgs.add(org, attesters, key, now)
         tx.audit.append(*audit.organisation_registered(org, FIRST_KEY_ID), now)
         tx.commit()
     return org

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from rpl.claims import Claim
 from rpl.dids import DidResolver
 from rpl.errors import RplError
 from rpl.organisations import Organisation
+from rpl.securing import secured_document
 from rpl.services.ports import UowFactory
 from rpl.status import StatusListFetcher
 from rpl.storage.unit_of_work import StoredCredential
@@ -27,6 +27,8 @@ class CredentialRecord:
     document: dict[str, Any]
     claim: Claim
     organisation: Organisation
+    # The credential that replaced this one after its signing key was compromised, if any.
+    replaced_by: str | None = None
 
 
 def get_credential(uow: UowFactory, credential_id: str) -> CredentialRecord:
@@ -36,7 +38,9 @@ def get_credential(uow: UowFactory, credential_id: str) -> CredentialRecord:
             raise UnknownCredentialError(f"no credential with id {credential_id!r}")
         claim = tx.claims.get(stored.claim_id)
         org = tx.orgs.get(stored.organisation_id)
-    return CredentialRecord(stored, json.loads(stored.document), claim, org)
+        replacement = tx.credentials.replacement(stored)
+    document = secured_document(stored.document)
+    return CredentialRecord(stored, document, claim, org, replacement.id if replacement else None)
 
 
 def verify(

@@ -65,6 +65,10 @@ class NoStatusEntryError(RplError):
     """The credential carries no entry in the list a change needs (issued before status lists)."""
 
 
+class ReplacedCredentialError(RplError):
+    """The credential was re-issued: its claim's status now follows the replacement."""
+
+
 def status_list_url(public_url: str, org: Organisation, purpose: StatusPurpose) -> str:
     """The stable URL of an organisation's list, signed into every entry that points at it."""
     return f"{public_url}/orgs/{org.slug}/status/{purpose.value}"
@@ -161,7 +165,7 @@ class StatusPublisher:
 def change_status(
     publisher: StatusPublisher,
     credential_id: str,
-    action: str,
+    action: str | StatusChange,
     actor: str,
     reason: str,
     now: datetime,
@@ -169,9 +173,10 @@ def change_status(
     """Revoke, suspend or unsuspend a credential: its claim and its list bit change together.
 
     The reason is required; it is kept in the claim's event and in the audit log. The list's
-    signed credential is re-published at once.
+    signed credential is re-published at once. `action` is a name from `CHANGES`, or (from code,
+    never from a form) a `StatusChange` such as a revocation for a compromised key.
     """
-    change = CHANGES.get(action)
+    change = action if isinstance(action, StatusChange) else CHANGES.get(action)
     if change is None:
         raise InvalidClaimError({"action": [f"{action!r} is not revoke, suspend or unsuspend"]})
     why = reason.strip() if isinstance(reason, str) else ""
@@ -223,19 +228,14 @@ def _change(
         stored = tx.credentials.get(credential_id)
         if stored is None:
             raise UnknownCredentialError(f"no credential with id {credential_id!r}")
-        changed = change.transition(tx.claims.get(stored.claim_id), actor, reason, now)
-        index = tx.status.for_credential(credential_id).get(purpose)
-        if index is None:
-            raise NoStatusEntryError(f"credential {credential_id!r} has no {purpose} entry")
+        claim = tx.claims.get(stored.claim_id)
+        if claim.credential_id != credential_id:
+            raise ReplacedCredentialError(
+                f"credential {credential_id!r} was replaced by {claim.credential_id!r}"
+            )
+        changed = change.transition(claim, actor, reason, now)
         org = tx.orgs.get(stored.organisation_id)
-        length = list_length(tx.status.allocated(org.id, purpose))
-        current = tx.status.get(org.id, purpose)
-        if current is None:
-            tx.status.create(org.id, purpose, set_bit(new_bitstring(length), index, True), now)
-        elif not tx.status.save_bits(
-            current, set_bit(resized(current.bits, length), index, change.value), now
-        ):
-            raise ConcurrentUpdateError(f"the {purpose} list of {org.slug!r} changed meanwhile")
+        index = set_status_bit(tx, org, credential_id, change.purpose, change.value, now)
         tx.claims.save(changed, now)
         kind, actor_, _, data = audit.claim_event(changed)
         data = {**data, "claim": changed.id, "reason": reason, "status": {purpose: index}}
@@ -243,6 +243,29 @@ def _change(
         tx.audit.append(kind, actor_, f"credential:{credential_id}", data, now)
         tx.commit()
     return changed, org
+
+
+def set_status_bit(
+    tx: UnitOfWork,
+    org: Organisation,
+    credential_id: str,
+    purpose: StatusPurpose,
+    value: bool,
+    now: datetime,
+) -> int:
+    """Set the credential's bit in `org`'s list for `purpose` within `tx`; returns its index."""
+    index = tx.status.for_credential(credential_id).get(purpose.value)
+    if index is None:
+        raise NoStatusEntryError(f"credential {credential_id!r} has no {purpose.value} entry")
+    length = list_length(tx.status.allocated(org.id, purpose.value))
+    current = tx.status.get(org.id, purpose.value)
+    if current is None:
+        tx.status.create(org.id, purpose.value, set_bit(new_bitstring(length), index, value), now)
+    elif not tx.status.save_bits(
+        current, set_bit(resized(current.bits, length), index, value), now
+    ):
+        raise ConcurrentUpdateError(f"the {purpose} list of {org.slug!r} changed meanwhile")
+    return index
 
 
 # --- publishing -------------------------------------------------------------------------------

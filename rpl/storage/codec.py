@@ -161,4 +161,6 @@ def organisation_from_row(row: OrganisationRow) -> Organisation:
         url=row.url,
         email=row.email,
         description=row.description,
+        domain_verified_at=_utc(row.domain_verified_at) if row.domain_verified_at else None,
+        securing=row.securing,
     )

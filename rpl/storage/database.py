@@ -15,7 +15,19 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
 from rpl.errors import RplError
-from rpl.storage import audit, status, tables  # noqa: F401  (registers their tables)
+
+# Imported for their tables, which register themselves with the metadata.
+from rpl.storage import (  # noqa: F401
+    accounts,
+    audit,
+    credit,
+    domain_proof,
+    intents,
+    oid4vci,
+    roster,
+    status,
+    tables,
+)
 
 METADATA = SQLModel.metadata
 MIGRATIONS = Path(__file__).parent / "migrations"

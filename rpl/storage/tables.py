@@ -20,17 +20,14 @@ class OrganisationRow(SQLModel, table=True):
     email: str | None = None
     description: str | None = None
     created_at: datetime
+    # Set once the organisation proved its domain; until then it cannot issue.
+    domain_verified_at: datetime | None = None
+    # How its credentials are secured: a Data Integrity cryptosuite or "vc-jwt" (VC-JOSE);
+    # None follows the instance's RPL_CRYPTOSUITE (migration 0007).
+    securing: str | None = None
 
 
-class AttesterRow(SQLModel, table=True):
-    __tablename__ = "attester"
-    __table_args__ = (UniqueConstraint("organisation_id", "email"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    organisation_id: str = Field(foreign_key="organisation.id", index=True)
-    email: str
-    title: str
-    created_at: datetime
+# Attesters are memberships with role "attester" (rpl/storage/accounts.py, migration 0002).
 
 
 class SigningKeyRow(SQLModel, table=True):
@@ -42,6 +39,9 @@ class SigningKeyRow(SQLModel, table=True):
     key_id: str
     public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     ciphertext: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Who holds the private part: "local" (`ciphertext` is the seed sealed under the master key)
+    # or an external signer such as "pkcs11" (`ciphertext` is then the key's label on the token).
+    store: str = "local"
     active: bool = True
     created_at: datetime
     # Set when a rotation replaced it: it signs nothing new, its signatures still verify.
@@ -101,10 +101,16 @@ class AttestationLinkRow(SQLModel, table=True):
 
 class CredentialRow(SQLModel, table=True):
     __tablename__ = "credential"
+    # The database's half of exactly-once issuance: one credential per claim and generation,
+    # whatever retries. Generation 1 is the first issue; a re-issue (after a key compromise)
+    # adds generation n+1, so two re-issues racing cannot both add a replacement either.
+    __table_args__ = (UniqueConstraint("claim_id", "generation"),)
 
     id: str = Field(primary_key=True)
-    # The database's half of exactly-once issuance: one credential per claim, whatever retries.
-    claim_id: str = Field(foreign_key="claim.id", unique=True)
+    claim_id: str = Field(foreign_key="claim.id")
+    generation: int = 1
+    # The credential this one replaced (a re-issue); None for a first issue.
+    replaces: str | None = None
     organisation_id: str = Field(foreign_key="organisation.id", index=True)
     cryptosuite: str
     verification_method: str

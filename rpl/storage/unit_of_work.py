@@ -22,11 +22,20 @@ from rpl.errors import RplError
 from rpl.keys import SealedKey
 from rpl.organisations import Attester, Organisation, UnknownOrganisationError
 from rpl.storage import codec
+from rpl.storage.accounts import AccountRepository, MembershipRepository, MembershipRow
 from rpl.storage.audit import AuditRepository
+from rpl.storage.bulk import BulkRepository
+from rpl.storage.claim_index import ClaimIndex
+from rpl.storage.credit import CreditRepository
+from rpl.storage.domain_proof import DomainRepository
+from rpl.storage.intents import IntentRepository
+from rpl.storage.oid4vci import WalletGrantRepository
+from rpl.storage.roster import RosterRepository
+from rpl.storage.securing import SecuringRepository
 from rpl.storage.status import StatusRepository
+from rpl.storage.sweep import SweepRepository
 from rpl.storage.tables import (
     AttestationLinkRow,
-    AttesterRow,
     ClaimEventRow,
     ClaimRow,
     CredentialRow,
@@ -90,6 +99,9 @@ class StoredCredential:
     verification_method: str
     document: str
     issued_at: datetime
+    # 1 for a first issue; n+1 for the replacement of generation n (see `CredentialRow`).
+    generation: int = 1
+    replaces: str | None = None
 
 
 class UnitOfWork:
@@ -106,6 +118,17 @@ class UnitOfWork:
         self.credentials = CredentialRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.status = StatusRepository(self.session)
+        self.credit = CreditRepository(self.session)
+        self.rosters = RosterRepository(self.session)
+        self.bulk = BulkRepository(self.session)
+        self.accounts = AccountRepository(self.session)
+        self.members = MembershipRepository(self.session)
+        self.claim_index = ClaimIndex(self.session)
+        self.domains = DomainRepository(self.session)
+        self.intents = IntentRepository(self.session)
+        self.wallet_grants = WalletGrantRepository(self.session)
+        self.sweep = SweepRepository(self.session)
+        self.securing = SecuringRepository(self.session)
         return self
 
     def __exit__(
@@ -139,13 +162,18 @@ class OrganisationRepository:
             self.add_attester(org.id, attester, now)
         self.add_key(org.id, key, now)
 
-    def add_attester(self, org_id: str, attester: Attester, now: datetime) -> None:
+    def add_attester(
+        self, org_id: str, attester: Attester, now: datetime, added_by: str = "system"
+    ) -> None:
+        """An attester membership (attesters are memberships with role "attester")."""
         self.session.add(
-            AttesterRow(
+            MembershipRow(
                 organisation_id=org_id,
-                email=attester.email.lower(),
+                email=attester.email.strip().lower(),
+                role="attester",
                 title=attester.title,
-                created_at=now,
+                added_by=added_by,
+                added_at=now,
             )
         )
 
@@ -156,6 +184,7 @@ class OrganisationRepository:
                 key_id=key.key_id,
                 public_key=key.public_key,
                 ciphertext=key.ciphertext,
+                store=key.store,
                 created_at=now,
             )
         )
@@ -177,7 +206,14 @@ class OrganisationRepository:
         return [codec.organisation_from_row(r) for r in rows]
 
     def attesters(self, org_id: str) -> list[Attester]:
-        rows = self.session.exec(select(AttesterRow).where(AttesterRow.organisation_id == org_id))
+        """The organisation's active attester memberships (removed ones no longer count)."""
+        rows = self.session.exec(
+            select(MembershipRow).where(
+                MembershipRow.organisation_id == org_id,
+                MembershipRow.role == "attester",
+                col(MembershipRow.removed_at).is_(None),
+            )
+        )
         return [Attester(email=r.email, title=r.title) for r in rows]
 
     def keys(self, org_id: str) -> list[SealedKey]:
@@ -186,7 +222,7 @@ class OrganisationRepository:
             .where(SigningKeyRow.organisation_id == org_id)
             .order_by(col(SigningKeyRow.id))
         )
-        return [SealedKey(r.key_id, r.public_key, r.ciphertext) for r in rows]
+        return [SealedKey(r.key_id, r.public_key, r.ciphertext, r.store) for r in rows]
 
     def active_key(self, org_id: str) -> SealedKey:
         row = self.session.exec(
@@ -196,7 +232,7 @@ class OrganisationRepository:
         ).first()
         if row is None:
             raise UnknownOrganisationError(f"organisation {org_id!r} has no active signing key")
-        return SealedKey(row.key_id, row.public_key, row.ciphertext)
+        return SealedKey(row.key_id, row.public_key, row.ciphertext, row.store)
 
     def keys_with_state(self, org_id: str) -> list[KeyRecord]:
         """Every key the organisation ever had, oldest first, with its state; no private parts."""
@@ -406,8 +442,21 @@ class CredentialRepository:
         return _credential(row) if row else None
 
     def by_claim(self, claim_id: str) -> StoredCredential | None:
+        """The claim's current credential: its latest generation."""
         row = self.session.exec(
-            select(CredentialRow).where(CredentialRow.claim_id == claim_id)
+            select(CredentialRow)
+            .where(CredentialRow.claim_id == claim_id)
+            .order_by(col(CredentialRow.generation).desc())
+        ).first()
+        return _credential(row) if row else None
+
+    def replacement(self, credential: StoredCredential) -> StoredCredential | None:
+        """The credential that replaced this one (its claim's next generation), if any."""
+        row = self.session.exec(
+            select(CredentialRow).where(
+                CredentialRow.claim_id == credential.claim_id,
+                CredentialRow.generation == credential.generation + 1,
+            )
         ).first()
         return _credential(row) if row else None
 
@@ -433,4 +482,6 @@ def _credential(row: CredentialRow) -> StoredCredential:
         verification_method=row.verification_method,
         document=row.document,
         issued_at=utc(row.issued_at),
+        generation=row.generation,
+        replaces=row.replaces,
     )

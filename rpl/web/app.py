@@ -12,7 +12,24 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import rpl
 from rpl.web import errors, filters
-from rpl.web.routes import api, attest, claims, credentials, orgs, status
+from rpl.web.ratelimit import limiter_for
+from rpl.web.routes import accounts as account_routes
+from rpl.web.routes import (
+    api,
+    attest,
+    baked,
+    claims,
+    credentials,
+    oid4vci,
+    orgs,
+    status,
+    vcapi,
+)
+from rpl.web.routes import credit as credit_routes
+from rpl.web.routes import domain as domain_routes
+from rpl.web.routes import members as member_routes
+from rpl.web.routes import printable as printable_routes
+from rpl.web.routes import rosters as roster_routes
 from rpl.web.security import BodySizeLimit, security_headers
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -20,6 +37,7 @@ STATIC_DIR = TEMPLATES_DIR / "static"
 # Room for the form fields around the largest allowed evidence files.
 _FORM_OVERHEAD = 1024 * 1024
 EVIDENCE_SLOTS = claims.EVIDENCE_SLOTS
+COMMON = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429)
 
 
 def make_templates() -> Jinja2Templates:
@@ -39,6 +57,9 @@ def create_app(container: Any) -> FastAPI:
         version=rpl.__version__,
         description="Recognition of prior learning: participation claims confirmed by the "
         "organisations that saw them, issued as Open Badges 3.0 credentials.",
+        # Any route can answer these (rpl.web.errors maps domain errors to them in one place;
+        # CSRF, sign-in and rate limits apply everywhere): documented once, for every operation.
+        responses={code: {"description": errors.TITLES.get(code, "Refused")} for code in COMMON},
     )
     app.state.container = container
     app.state.templates = make_templates()
@@ -46,7 +67,16 @@ def create_app(container: Any) -> FastAPI:
     app.middleware("http")(security_headers)
     limit = container.settings.max_upload_bytes * EVIDENCE_SLOTS + _FORM_OVERHEAD
     app.add_middleware(BodySizeLimit, limit=limit)
-    for module in (orgs, claims, attest, credentials, api, status):
+    # printable before credentials: its /credentials/<id>.pdf must match first
+    # Standards routers come before `credentials`: its /credentials/{id} would take their paths.
+    routers = (orgs, claims, attest, printable_routes, vcapi, baked, oid4vci, credentials, api)
+    for module in (*routers, status):
         app.include_router(module.router)
+    app.include_router(account_routes.router)
+    app.include_router(member_routes.router)
+    app.include_router(roster_routes.router)
+    app.include_router(credit_routes.router)
+    app.include_router(domain_routes.router)
+    app.state.limiter = limiter_for(container.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -23,6 +23,11 @@ class OrganisationIn(BaseModel):
     email: str | None = None
     description: str | None = None
     attesters: list[AttesterIn] = []
+    domain_verified: bool = Field(
+        False,
+        description="Only for an operator who checked the domain out of band: the organisation "
+        "may issue at once. Otherwise it proves its domain (/api/organisations/{slug}/domain).",
+    )
 
 
 class OrganisationOut(BaseModel):
@@ -124,6 +129,14 @@ class CompromiseOut(BaseModel):
     newly_marked: bool
     revoked: list[str]
     already_revoked: list[str]
+    failed: dict[str, str]
+
+
+class ReissueOut(BaseModel):
+    key_id: str
+    reissued: dict[str, str]  # old credential id -> its replacement
+    already_reissued: dict[str, str]
+    skipped: dict[str, str]  # old credential id -> why it stays as it is
     failed: dict[str, str]
 
 

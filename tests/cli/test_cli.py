@@ -129,6 +129,7 @@ def test_org_add_registers_and_refuses_bad_input(env: Container) -> None:
     assert bad.exit_code == 2 and "domain" in bad.output
 
 
+@pytest.mark.backend_agnostic
 def test_demo_runs_the_whole_journey_and_writes_a_verifiable_credential(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RPL_")}

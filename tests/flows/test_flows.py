@@ -30,7 +30,10 @@ def org(prefect_container: Container) -> Organisation:
         prefect_container.uow,
         prefect_container.master_key,
         RegisterOrganisation(
-            name="Food Bank", domain="foodbank.example", url="https://foodbank.example"
+            name="Food Bank",
+            domain="foodbank.example",
+            url="https://foodbank.example",
+            domain_verified=True,
         ),
         prefect_container.now(),
     )

@@ -20,7 +20,7 @@ from rpl.services import jobs
 from rpl.services.organisations import RegisterOrganisation, register_organisation
 from rpl.storage.database import drop_schema, make_engine
 from tests.integration.test_issuance import confirmed_claims
-from tests.postgres_check import reachable
+from tests.postgres_check import for_this_worker, reachable
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -35,6 +35,7 @@ def pg_container(tmp_path: Path) -> Iterator[Container]:
         if os.environ.get("RPL_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required but not reachable at {url}: {problem}")
         pytest.skip(f"no PostgreSQL at {url} ({problem}); set RPL_TEST_POSTGRES_URL to run this")
+    url = for_this_worker(url)
     engine = make_engine(url)
     drop_schema(engine)  # bootstrap migrates it back
     engine.dispose()
@@ -56,6 +57,7 @@ def test_postgres_racing_issuers_issue_each_claim_once(pg_container: Container) 
             domain="stmarys.example",
             url="https://stmarys.example",
             attesters=(Attester("coordinator@stmarys.example", "Coordinator"),),
+            domain_verified=True,
         ),
         c.now(),
     )

@@ -70,6 +70,7 @@ def test_the_attester_link_arrives_by_smtp(smtp: tuple[int, _Inbox], tmp_path: P
                 domain="stmarys.example",
                 url="https://stmarys.example",
                 attesters=(Attester("coordinator@stmarys.example", "Coordinator"),),
+                domain_verified=True,
             ),
             container.now(),
         )

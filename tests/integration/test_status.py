@@ -205,6 +205,7 @@ def test_a_list_of_another_issuer_or_purpose_is_not_trusted(
             domain="harbour.example",
             url="https://harbour.example",
             attesters=(Attester("coordinator@stmarys.example", "Coordinator"),),
+            domain_verified=True,
         ),
         container.now(),
     )

@@ -309,13 +309,13 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/api/credit/crosswalks/{crosswalk_id}/{version}.{fmt}"): Spec(
         A.PUBLIC, get(lambda w, o: "/api/credit/crosswalks/none/1.json"), exists=False
     ),
-    # access: org admin (still AdminDep: operator only until switched)
+    # org admin
     ("POST", "/api/orgs/{slug}/crosswalks"): Spec(
-        A.OPERATOR, body(lambda w, o: f"/api/orgs/{slug(w, o)}/crosswalks", {})
+        A.ADMIN, body(lambda w, o: f"/api/orgs/{slug(w, o)}/crosswalks", {})
     ),
-    ("GET", "/api/organisations/{slug}/domain"): Spec(A.OPERATOR, get(API_ORG("/domain"))),
+    ("GET", "/api/organisations/{slug}/domain"): Spec(A.ADMIN, get(API_ORG("/domain"))),
     ("POST", "/api/organisations/{slug}/domain/verify"): Spec(
-        A.OPERATOR, body(API_ORG("/domain/verify"), {"method": "neither"})
+        A.ADMIN, body(API_ORG("/domain/verify"), {"method": "neither"})
     ),
     # OpenID4VCI: open metadata; the rest answers only to the wallet's own secrets
     ("GET", "/.well-known/openid-credential-issuer"): Spec(

@@ -26,6 +26,8 @@ PURE = (
     "rpl/credentials.py",
     "rpl/schema.py",
     "rpl/organisations.py",
+    "rpl/accounts.py",
+    "rpl/access.py",
     "rpl/verify.py",
     "rpl/dids.py",
     "rpl/keys.py",

@@ -24,6 +24,7 @@ from rpl.claims import (
     InvalidDateError,
     InvalidEventError,
     PartialDate,
+    ReissueRefusedError,
     Skill,
     accept_amendment,
     allowed_actions,
@@ -37,6 +38,7 @@ from rpl.claims import (
     expire,
     mark_issued,
     reinstate,
+    reissue,
     reject_amendment,
     replay,
     request,
@@ -53,6 +55,7 @@ CLAIMANT_EMAIL = "jane@example.org"
 CLAIMANT = claimant_actor(CLAIMANT_EMAIL)
 ATTESTER = "hr@stmarys.example"
 ADMIN = "admin:boss@stmarys.example"
+KEY = "did:web:rpl.example:orgs:st-marys#key-1"  # the signing key that was compromised
 S, A = ClaimState, Action
 
 
@@ -93,6 +96,7 @@ DO: dict[Action, Callable[[Claim], Claim]] = {
     A.REVOKE: lambda c: revoke(c, ADMIN, "Issued in error", NOW),
     A.SUSPEND: lambda c: suspend(c, ADMIN, "Under review", NOW),
     A.REINSTATE: lambda c: reinstate(c, ADMIN, None, NOW),
+    A.REISSUE: lambda c: reissue(c, f"urn:uuid:reissued-{len(c.events)}", KEY, ADMIN, NOW),
 }
 
 # A legal way to reach every state from a fresh draft.
@@ -119,6 +123,10 @@ def claim_in(state: ClaimState) -> Claim:
         claim = DO[action](claim)
     assert claim.state == state
     return claim
+
+
+def revoked_for_compromise(key: str = KEY, via: ClaimState = S.ISSUED) -> Claim:
+    return revoke(claim_in(via), "system", "signing key compromised", NOW, compromised_key=key)
 
 
 ALLOWED = sorted(TRANSITIONS, key=str)
@@ -287,12 +295,14 @@ def test_the_table_is_the_documented_state_machine():
         ("issued", "revoke"): "revoked",
         ("suspended", "reinstate"): "issued",
         ("suspended", "revoke"): "revoked",
+        ("issued", "reissue"): "issued",
+        ("revoked", "reissue"): "issued",
     }
 
 
-def test_declined_and_revoked_are_final():
+def test_declined_is_final_and_revoked_only_reissues():
     assert allowed_actions(S.DECLINED) == ()
-    assert allowed_actions(S.REVOKED) == ()
+    assert allowed_actions(S.REVOKED) == (A.REISSUE,)  # and only after a key compromise
     assert allowed_actions(S.AMENDED) == (A.ACCEPT_AMENDMENT, A.REJECT_AMENDMENT, A.EXPIRE)
 
 
@@ -312,7 +322,9 @@ def test_drafting_refuses_invalid_details():
 
 @pytest.mark.parametrize(("state", "action"), ALLOWED)
 def test_every_allowed_transition_appends_one_event(state: ClaimState, action: Action):
-    before = claim_in(state)
+    # An ordinarily revoked claim cannot be re-issued (see the guard's tests below).
+    reissuing = (state, action) == (S.REVOKED, A.REISSUE)
+    before = revoked_for_compromise() if reissuing else claim_in(state)
     after = DO[action](before)
     to_state, kind = TRANSITIONS[(state, action)]
     assert after.state == to_state
@@ -433,6 +445,80 @@ def test_issuance_records_the_credential():
     assert revoked.events[-1].reason == "Fraud"
 
 
+def test_a_credential_revoked_for_its_compromised_key_is_reissued():
+    revoked = revoked_for_compromise()
+    assert revoked.events[-1].data == {
+        "credential_id": "urn:uuid:5f0c0c6e-credential",
+        "compromised_key": KEY,
+    }
+    again = reissue(revoked, "urn:uuid:replacement", KEY, ADMIN, NOW + timedelta(hours=1))
+    assert (again.state, again.credential_id) == (S.ISSUED, "urn:uuid:replacement")
+    event = again.events[-1]
+    assert (event.kind, event.actor, event.reason) == (
+        EventKind.CREDENTIAL_REISSUED,
+        ADMIN,
+        "key compromised",
+    )
+    assert event.data == {
+        "credential_id": "urn:uuid:replacement",
+        "replaces": "urn:uuid:5f0c0c6e-credential",
+        "compromised_key": KEY,
+    }
+    assert replay(again.events) == S.ISSUED
+    # The replacement is an ordinary issued credential: it can be revoked (for good) in turn.
+    assert revoke(again, ADMIN, "Fraud", NOW).events[-1].data["credential_id"] == (
+        "urn:uuid:replacement"
+    )
+
+
+def test_an_issued_credential_whose_key_was_compromised_is_reissued_in_one_step():
+    again = reissue(claim_in(S.ISSUED), "urn:uuid:replacement", KEY, "system", NOW)
+    assert again.state == S.ISSUED
+    assert [e.kind for e in again.events][-2:] == [
+        EventKind.CREDENTIAL_ISSUED,
+        EventKind.CREDENTIAL_REISSUED,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "key", "words"),
+    [
+        (lambda: claim_in(S.REVOKED), KEY, "revoked by the organisation"),
+        (lambda: revoked_for_compromise(key=KEY + "0"), KEY, "revoked by the organisation"),
+        (lambda: revoked_for_compromise(via=S.SUSPENDED), KEY, "was suspended"),
+        (lambda: revoked_for_compromise(), " ", "names the compromised key"),
+        (lambda: claim_in(S.ISSUED), "", "names the compromised key"),
+    ],
+)
+def test_only_a_revocation_for_the_compromised_key_can_be_undone_by_a_reissue(
+    make: Callable[[], Claim], key: str, words: str
+):
+    claim = make()
+    with pytest.raises(ReissueRefusedError) as caught:
+        reissue(claim, "urn:uuid:replacement", key, ADMIN, NOW)
+    assert isinstance(caught.value, IllegalTransitionError)  # the API answers 409, as for others
+    assert words in str(caught.value) and "'claim-1'" in str(caught.value)
+    assert caught.value.action == "reissue"
+
+
+def test_a_reissue_needs_a_new_credential_id_and_a_revocation_a_named_key():
+    for credential_id in ("", "urn:uuid:5f0c0c6e-credential"):
+        with pytest.raises(InvalidClaimError):
+            reissue(revoked_for_compromise(), credential_id, KEY, ADMIN, NOW)
+    with pytest.raises(InvalidClaimError) as caught:
+        revoke(claim_in(S.ISSUED), "system", "key compromised", NOW, compromised_key=" ")
+    assert "compromised_key" in caught.value.problems
+
+
+def test_replay_refuses_a_reissue_after_an_ordinary_revocation():
+    good = reissue(revoked_for_compromise(), "urn:uuid:replacement", KEY, ADMIN, NOW)
+    ordinary = claim_in(S.REVOKED).events
+    forged = (*ordinary, good.events[-1])  # the re-issue pasted after an ordinary revocation
+    assert forged[-2].data == {"credential_id": "urn:uuid:5f0c0c6e-credential"}
+    with pytest.raises(InvalidEventError, match="CredentialReissued"):
+        replay(forged)
+
+
 def test_an_unanswered_amendment_lapses_when_it_expires():
     expired = expire(claim_in(S.AMENDED), NOW)
     assert (expired.state, expired.amendment) == (S.EXPIRED, None)
@@ -478,6 +564,10 @@ def test_replay_refuses_a_log_that_breaks_the_table():
 @given(st.data())
 def test_random_action_sequences_follow_the_table_and_replay(data: st.DataObject):
     claim = fresh()
+    # The model of the re-issue guard: was the last revocation one of an issued credential
+    # whose key was compromised? Revocations are drawn of both kinds.
+    reissuable = False
+    credentials = []
     for _ in range(data.draw(st.integers(0, 30))):
         # Mostly legal moves, so that sequences get deep; sometimes any action at all.
         legal = allowed_actions(claim.state)
@@ -488,10 +578,24 @@ def test_random_action_sequences_follow_the_table_and_replay(data: st.DataObject
             with pytest.raises(IllegalTransitionError):
                 DO[action](claim)
             continue
-        claim = DO[action](claim)
+        if (claim.state, action) == (S.REVOKED, A.REISSUE) and not reissuable:
+            with pytest.raises(ReissueRefusedError):
+                DO[action](claim)
+            continue
+        if action is A.REVOKE and data.draw(st.booleans()):
+            reissuable = claim.state is S.ISSUED
+            claim = revoke(claim, "system", "key compromised", NOW, compromised_key=KEY)
+        else:
+            reissuable = False
+            claim = DO[action](claim)
+        if action in (A.MARK_ISSUED, A.REISSUE):
+            credentials.append(claim.credential_id)
         assert claim.state == target[0]
         assert claim.state in ClaimState
     assert replay(claim.events) == claim.state
+    # Each re-issue brings a new credential, and the claim names the latest one.
+    assert len(set(credentials)) == len(credentials)
+    assert claim.credential_id == (credentials[-1] if credentials else None)
     assert (claim.amendment is not None) == (claim.state == S.AMENDED)
     issued_ever = claim.state in {S.ISSUED, S.SUSPENDED, S.REVOKED}
     assert (claim.credential_id is not None) == issued_ever

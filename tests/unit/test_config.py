@@ -20,11 +20,22 @@ EVERY_VARIABLE = {
     "RPL_ISSUE_BATCH_SIZE": "500",
     "RPL_MAX_UPLOAD_BYTES": "2097152",
     "RPL_LINK_TTL_DAYS": "14",
+    "RPL_REMIND_AFTER_DAYS": "3",
+    "RPL_SWEEP_MINUTES": "15",
     "RPL_SMTP_HOST": "smtp.example.org",
     "RPL_SMTP_PORT": "587",
     "RPL_SMTP_SENDER": "badges@example.org",
     "RPL_ADMIN_TOKEN": "admin-token",
     "RPL_STATUS_PURPOSES": "revocation, suspension",
+    "RPL_DASK_ADDRESS": "tcp://dask.example:8786",
+    "RPL_SESSION_DAYS": "7",
+    "RPL_RATE_SIGN_IN": "3/600",
+    "RPL_RATE_LINKS": "10/60",
+    "RPL_RATE_VERIFY": "30/60",
+    "RPL_SIGNER": "pkcs11",
+    "RPL_PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+    "RPL_PKCS11_TOKEN_LABEL": "rpl",
+    "RPL_PKCS11_PIN": "1234",
 }
 
 
@@ -90,18 +101,29 @@ def test_every_rpl_variable_is_read():
         issue_batch_size=500,
         max_upload_bytes=2097152,
         link_ttl_days=14,
+        remind_after_days=3,
+        sweep_minutes=15,
         smtp_host="smtp.example.org",
         smtp_port=587,
         smtp_sender="badges@example.org",
         admin_token="admin-token",
         status_purposes=("revocation", "suspension"),
+        dask_address="tcp://dask.example:8786",
+        session_days=7,
+        rate_sign_in="3/600",
+        rate_links="10/60",
+        rate_verify="30/60",
+        signer="pkcs11",
+        pkcs11_module="/usr/lib/softhsm/libsofthsm2.so",
+        pkcs11_token_label="rpl",
+        pkcs11_pin="1234",
     )
     assert not settings.is_sqlite
 
 
 def test_this_test_knows_every_variable_the_settings_module_names():
     source = Path(rpl.config.__file__).read_text()
-    assert set(re.findall(r"\bRPL_[A-Z_]+\b", source)) == set(EVERY_VARIABLE)
+    assert set(re.findall(r"\bRPL_[A-Z0-9_]+\b", source)) == set(EVERY_VARIABLE)
 
 
 def test_empty_variables_count_as_unset(tmp_path: Path):

@@ -16,6 +16,7 @@ ORG = {
     "url": "https://riverside.example",
     "slug": "riverside",
     "attesters": [{"email": "sam@volunteers.example", "title": "Volunteer Coordinator"}],
+    "domain_verified": True,
 }
 CLAIM = {
     "kind": "contribution",

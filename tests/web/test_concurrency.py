@@ -27,6 +27,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(container: Container) -> Iterator[str]:
+    # Every simulated browser opens the one link from 127.0.0.1: lift the per-link rate limit.
+    container.settings = container.settings.with_(rate_links="1000/60")
     port = _free_port()
     config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="error")
     running = uvicorn.Server(config)

@@ -98,7 +98,8 @@ def test_admin_page_suspends_with_the_token_and_a_reason(
 ) -> None:
     cid, credential = issued(client, container)
     path = f"/admin/credentials/{cid}"
-    page = client.get(path)
+    assert client.get(path, follow_redirects=False).status_code == 303  # to /sign-in
+    page = client.get(path, headers=ADMIN)
     assert page.status_code == 200 and "issued" in page.text
     form = {"csrf_token": csrf_from(page.text), "action": "suspend", "reason": "under review"}
     wrong = client.post(path, data={**form, "admin_token": "guess"})
@@ -108,6 +109,8 @@ def test_admin_page_suspends_with_the_token_and_a_reason(
     no_reason = client.post(path, data={**form, "reason": "", "admin_token": "test-admin-token"})
     assert no_reason.status_code == 422
     done = client.post(path, data={**form, "admin_token": "test-admin-token"})
+    assert done.history[0].status_code == 303
+    done = client.get(path, headers=ADMIN)
     assert done.status_code == 200 and "suspended" in done.text and "under review" in done.text
     assert "Unsuspend" in done.text and "Suspend</label>" not in done.text
     public = client.get(f"/credentials/{cid}")

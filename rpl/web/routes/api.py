@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,9 +12,12 @@ from fastapi.responses import JSONResponse, Response
 
 from rpl.claims import ClaimDetails, ClaimKind, EvidenceFile, InvalidClaimError, Skill
 from rpl.organisations import Attester
-from rpl.services import attestation, keys, organisations, records
-from rpl.web.deps import AdminDep, BearerDep, ContainerDep, UrlsDep
+from rpl.securing import media_type
+from rpl.services import attestation, keys, organisations, records, reissue
+from rpl.services.issuance import IssuePolicy
+from rpl.web.deps import BearerDep, ContainerDep, OperatorDep, OrgAdminDep, UrlsDep
 from rpl.web.forms import read_date
+from rpl.web.ratelimit import LinkRateDep, VerifyRateDep
 from rpl.web.schemas import (
     AmendmentAnswerIn,
     ClaimIn,
@@ -25,19 +29,20 @@ from rpl.web.schemas import (
     KeyOut,
     OrganisationIn,
     OrganisationOut,
+    ReissueOut,
     SubmittedOut,
     VerificationOut,
     claim_out,
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 404, 409, 410, 413, 415, 422)
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 410, 413, 415, 422, 429)
 }
 router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)
 
 
 @router.post("/organisations", status_code=201, response_model=OrganisationOut)
-def register_organisation(body: OrganisationIn, container: ContainerDep, _: AdminDep) -> Any:
+def register_organisation(body: OrganisationIn, container: ContainerDep, _: OperatorDep) -> Any:
     command = organisations.RegisterOrganisation(
         name=body.name,
         domain=body.domain,
@@ -46,9 +51,10 @@ def register_organisation(body: OrganisationIn, container: ContainerDep, _: Admi
         email=body.email,
         description=body.description,
         attesters=tuple(Attester(a.email, a.title) for a in body.attesters),
+        domain_verified=body.domain_verified,
     )
     org = organisations.register_organisation(
-        container.uow, container.master_key, command, container.now()
+        container.uow, container.keystore or container.master_key, command, container.now()
     )
     return _org_out(container, org)
 
@@ -59,15 +65,15 @@ def list_organisations(container: ContainerDep) -> Any:
         return [_org_out(container, org) for org in tx.orgs.list()]
 
 
-# Who the audit trail names until people sign in: the holder of the admin token.
-ADMIN_ACTOR = "admin:admin-token"
-
-
 @router.post("/organisations/{slug}/keys", status_code=201, response_model=KeyOut)
-def rotate_key(slug: str, container: ContainerDep, _: AdminDep) -> Any:
+def rotate_key(slug: str, container: ContainerDep, admin: OrgAdminDep) -> Any:
     """Give the organisation a new signing key; the old one is retired but stays in its DID."""
     key_id = keys.rotate_key(
-        container.uow, container.master_key, slug, container.now(), actor=ADMIN_ACTOR
+        container.uow,
+        container.keystore or container.master_key,
+        slug,
+        container.now(),
+        actor=admin.actor.label(),
     )
     with container.uow() as tx:
         did = organisations.organisation_did(container.settings.public_url, tx.orgs.by_slug(slug))
@@ -76,11 +82,16 @@ def rotate_key(slug: str, container: ContainerDep, _: AdminDep) -> Any:
 
 @router.post("/organisations/{slug}/keys/{key_id}/compromise", response_model=CompromiseOut)
 def compromise_key(
-    slug: str, key_id: str, body: CompromiseIn, container: ContainerDep, _: AdminDep
+    slug: str, key_id: str, body: CompromiseIn, container: ContainerDep, admin: OrgAdminDep
 ) -> Any:
     """Mark a retired key compromised and revoke every credential it signed."""
     report = keys.compromise_key(
-        container.status_publisher(), slug, key_id, body.reason, container.now(), ADMIN_ACTOR
+        container.status_publisher(),
+        slug,
+        key_id,
+        body.reason,
+        container.now(),
+        admin.actor.label(),
     )
     return CompromiseOut(
         key_id=report.key_id,
@@ -89,6 +100,26 @@ def compromise_key(
         already_revoked=report.already_revoked,
         failed=report.failed,
     )
+
+
+@router.post("/organisations/{slug}/keys/{key_id}/reissue", response_model=ReissueOut)
+def reissue_compromised(
+    slug: str, key_id: str, container: ContainerDep, admin: OrgAdminDep
+) -> Any:  # access: org admin
+    """Re-issue, with the active key, every credential the compromised key signed (except those
+    the organisation revoked for its own reasons). Safe to repeat: nothing is issued twice."""
+    settings = container.settings
+    report = reissue.reissue_compromised(
+        container.status_publisher(),
+        container.mailer,
+        IssuePolicy(settings.cryptosuite, settings.status_purposes),
+        slug,
+        key_id,
+        container.now(),
+        admin.actor.label(),
+        batch_size=settings.issue_batch_size,
+    )
+    return ReissueOut(**dataclasses.asdict(report))
 
 
 def _org_out(container: Any, org: Any) -> OrganisationOut:
@@ -174,13 +205,15 @@ def answer_amendment(
 
 
 @router.get("/attestations/{token}", response_model=ClaimOut)
-def show_attestation(token: str, container: ContainerDep, urls: UrlsDep) -> Any:
+def show_attestation(token: str, container: ContainerDep, urls: UrlsDep, _: LinkRateDep) -> Any:
     view, _ = attestation.open_attestation(container.uow, token, container.now())
     return claim_out(view.claim, urls)
 
 
 @router.post("/attestations/{token}", response_model=ClaimOut)
-def decide_attestation(token: str, body: DecisionIn, container: ContainerDep, urls: UrlsDep) -> Any:
+def decide_attestation(
+    token: str, body: DecisionIn, container: ContainerDep, urls: UrlsDep, _: LinkRateDep
+) -> Any:
     changes: dict[str, Any] = {}
     if body.changes:
         raw = body.changes.model_dump(exclude_unset=True)
@@ -205,7 +238,7 @@ def decide_attestation(token: str, body: DecisionIn, container: ContainerDep, ur
 )
 def get_credential(credential_id: str, container: ContainerDep) -> Response:
     record = records.get_credential(container.uow, credential_id)
-    return Response(record.stored.document, media_type="application/vc+ld+json")
+    return Response(record.stored.document, media_type=media_type(record.stored.document))
 
 
 @router.post(
@@ -218,7 +251,7 @@ def get_credential(credential_id: str, container: ContainerDep) -> Response:
         }
     },
 )
-async def verify(request: Request, container: ContainerDep) -> Any:
+async def verify(request: Request, container: ContainerDep, _: VerifyRateDep) -> Any:
     """Verify a credential sent as the request body. Raw bytes are read, so duplicate keys are seen."""
     body = await request.body()
     result = records.verify(container.resolver(), body, container.now(), container.status_lists())

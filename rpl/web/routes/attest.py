@@ -11,13 +11,14 @@ from rpl.claims import InvalidClaimError
 from rpl.services import attestation
 from rpl.web.deps import ContainerDep, CsrfDep, UrlsDep
 from rpl.web.forms import amendment_changes
+from rpl.web.ratelimit import LinkRateDep
 from rpl.web.render import page
 
 router = APIRouter()
 
 
 @router.get("/attest/{token}", response_class=HTMLResponse)
-def show(request: Request, container: ContainerDep, token: str) -> HTMLResponse:
+def show(request: Request, container: ContainerDep, token: str, _: LinkRateDep) -> HTMLResponse:
     view, link = attestation.open_attestation(container.uow, token, container.now())
     return page(request, "attest.html", view=view, link=link, token=token, problems={}, values={})
 
@@ -29,6 +30,7 @@ async def decide(
     urls: UrlsDep,
     token: str,
     _: CsrfDep,
+    __: LinkRateDep,
     action: Annotated[str, Form()],
     attester_role: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",

@@ -18,7 +18,7 @@ from rpl import crosswalk_io
 from rpl.credit import Adjustment, CreditState, InvalidAdjustmentError
 from rpl.crosswalk import CrosswalkError
 from rpl.services import credit
-from rpl.web.deps import AdminDep, ContainerDep, CsrfDep
+from rpl.web.deps import AdminDep, ContainerDep, CsrfDep, OrgAdminDep
 from rpl.web.render import page
 
 router = APIRouter()
@@ -235,11 +235,10 @@ def export_crosswalk(
 
 @router.post("/api/orgs/{slug}/crosswalks", tags=["credit"], response_model=None)
 async def publish_crosswalk(
-    request: Request, container: ContainerDep, slug: str, _: AdminDep
+    request: Request, container: ContainerDep, slug: str, admin: OrgAdminDep
 ) -> Response:
     """Publish a crosswalk version: JSON, or CSV with `Content-Type: text/csv`. A published version
     never changes: the same content again is a no-op (200), different content is refused (409)."""
-    # access: org admin
     body = await request.body()
     try:
         if request.headers.get("content-type", "").startswith("text/csv"):
@@ -250,7 +249,9 @@ async def publish_crosswalk(
         return JSONResponse({"detail": str(err), "problems": list(err.problems)}, status_code=422)
     with container.uow() as tx:
         org = tx.orgs.by_slug(slug)
-    added = credit.publish_crosswalk(container.uow, org.id, parsed, ASSESSOR_ACTOR, container.now())
+    added = credit.publish_crosswalk(
+        container.uow, org.id, parsed, admin.actor.label(), container.now()
+    )
     body_out = {
         "id": parsed.id,
         "version": parsed.version,

@@ -10,16 +10,14 @@ from pydantic import BaseModel, Field
 
 from rpl.domain_lookup import DomainLookups
 from rpl.services import domain_proof
-from rpl.web.deps import AdminDep, ContainerDep
+from rpl.web.deps import ContainerDep, OrgAdminDep
 from rpl.web.schemas import ErrorOut
 
 router = APIRouter(
     prefix="/api/organisations/{slug}/domain",
     tags=["api"],
-    responses={code: {"model": ErrorOut} for code in (401, 404, 422)},
+    responses={code: {"model": ErrorOut} for code in (401, 403, 404, 422)},
 )
-# Who the audit trail names until the handlers switch to account roles.
-ADMIN_ACTOR = "admin:admin-token"
 
 
 class ChallengeOut(BaseModel):
@@ -43,7 +41,7 @@ class VerificationOut(BaseModel):
 
 
 @router.get("", response_model=ChallengeOut)
-def show_challenge(slug: str, container: ContainerDep, _: AdminDep) -> Any:  # access: org admin
+def show_challenge(slug: str, container: ContainerDep, _: OrgAdminDep) -> Any:
     challenge = domain_proof.show_challenge(container.uow, slug, container.now())
     with container.uow() as tx:
         verified_at = tx.orgs.by_slug(slug).domain_verified_at
@@ -57,13 +55,17 @@ def show_challenge(slug: str, container: ContainerDep, _: AdminDep) -> Any:  # a
 
 
 @router.post("/verify", response_model=VerificationOut)
-def verify_domain(
-    slug: str, body: VerifyIn, container: ContainerDep, _: AdminDep
-) -> Any:  # access: org admin
+def verify_domain(slug: str, body: VerifyIn, container: ContainerDep, admin: OrgAdminDep) -> Any:
     """Look for the token now; a failed look is an answer (`proved: false`), not an error."""
     lookups = getattr(container, "domain_lookups", None) or DomainLookups()
     result = domain_proof.verify_domain(
-        container.uow, container.runner, lookups, slug, body.method, container.now(), ADMIN_ACTOR
+        container.uow,
+        container.runner,
+        lookups,
+        slug,
+        body.method,
+        container.now(),
+        admin.actor.label(),
     )
     return VerificationOut(
         method=result.outcome.method.value,

@@ -1,12 +1,12 @@
 """Status lists served at stable URLs, and the organisation admin's revoke/suspend/unsuspend.
 
-Until accounts exist, an organisation admin is whoever holds the admin token (RPL_ADMIN_TOKEN): the
-API takes it as a bearer token, the admin page as a form field (with the usual CSRF token).
+Only the issuing organisation's admins may change a credential's status (rpl.access): signed in on
+the page, or with a personal API token on the API. The site operator's token (RPL_ADMIN_TOKEN) is
+accepted too: as a bearer token, or on the page as a form field (with the usual CSRF token).
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -16,13 +16,11 @@ from pydantic import BaseModel
 from rpl import claims
 from rpl.claims import InvalidClaimError
 from rpl.services import records, status
-from rpl.web.deps import AdminDep, ContainerDep, CsrfDep, NotAuthorisedError
+from rpl.web.deps import ContainerDep, CredentialAdminDep, CredentialPageAdminDep, CsrfDep
 from rpl.web.render import page
 
 router = APIRouter()
 STATUS_LIST_MEDIA_TYPE = "application/vc+ld+json"
-# Who the audit trail names until people sign in: the holder of the admin token.
-ADMIN_ACTOR = "admin:admin-token"
 Action = Literal["revoke", "suspend", "unsuspend"]
 # The claim transition behind each action, to offer only what the credential's state allows.
 _TRANSITIONS = {
@@ -66,14 +64,18 @@ def status_list(request: Request, container: ContainerDep, slug: str, purpose: s
     "/api/credentials/{credential_id}/{action}", response_model=StatusChangeOut, tags=["api"]
 )
 def change_status_api(
-    credential_id: str, action: Action, body: StatusChangeIn, container: ContainerDep, _: AdminDep
+    credential_id: str,
+    action: Action,
+    body: StatusChangeIn,
+    container: ContainerDep,
+    admin: CredentialAdminDep,
 ) -> Any:
     """Revoke, suspend or unsuspend a credential; the reason is kept in its record."""
     claim = status.change_status(
         container.status_publisher(),
         credential_id,
         action,
-        ADMIN_ACTOR,
+        admin.actor.label(),
         body.reason,
         container.now(),
     )
@@ -83,7 +85,9 @@ def change_status_api(
 
 
 @router.get("/admin/credentials/{credential_id}", response_class=HTMLResponse)
-def admin_page(request: Request, container: ContainerDep, credential_id: str) -> HTMLResponse:
+def admin_page(
+    request: Request, container: ContainerDep, credential_id: str, admin: CredentialPageAdminDep
+) -> HTMLResponse:
     return _admin_page(request, container, credential_id)
 
 
@@ -93,21 +97,17 @@ def admin_change(
     container: ContainerDep,
     credential_id: str,
     _: CsrfDep,
+    admin: CredentialPageAdminDep,
     action: Annotated[str, Form()],
-    admin_token: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     values = {"action": action, "reason": reason}
-    expected = container.settings.admin_token
-    if not expected or not hmac.compare_digest(expected.encode(), admin_token.strip().encode()):
-        problem = {"admin_token": [str(NotAuthorisedError("that is not the admin token"))]}
-        return _admin_page(request, container, credential_id, 401, problem, values)
     try:
         status.change_status(
             container.status_publisher(),
             credential_id,
             action,
-            ADMIN_ACTOR,
+            admin.actor.label(),
             reason,
             container.now(),
         )
@@ -126,7 +126,9 @@ def _admin_page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     record = records.get_credential(container.uow, credential_id)
-    allowed = claims.allowed_actions(record.claim.state)
+    # A credential replaced by a re-issue stays revoked; its claim's status follows the new one.
+    current = record.claim.credential_id == record.stored.id
+    allowed = claims.allowed_actions(record.claim.state) if current else ()
     return page(
         request,
         "admin_credential.html",

@@ -23,6 +23,7 @@ from rpl.services import jobs, records, vcapi
 from rpl.services.vcapi import InvalidRequestError
 from rpl.verify import Check, VerificationResult
 from rpl.web.deps import AdminDep, ContainerDep
+from rpl.web.ratelimit import VerifyRateDep
 
 router = APIRouter(tags=["vc-api"])
 
@@ -98,7 +99,7 @@ async def issue(request: Request, container: ContainerDep, _: AdminDep) -> JSONR
 
 
 @router.post("/credentials/verify")
-async def verify(request: Request, container: ContainerDep) -> JSONResponse:
+async def verify(request: Request, container: ContainerDep, _: VerifyRateDep) -> JSONResponse:
     try:
         body = await _body(request)
         credential = body.get("verifiableCredential")
@@ -115,7 +116,7 @@ async def verify(request: Request, container: ContainerDep) -> JSONResponse:
 
 
 @router.post("/presentations/verify")
-async def verify_vp(request: Request, container: ContainerDep) -> JSONResponse:
+async def verify_vp(request: Request, container: ContainerDep, _: VerifyRateDep) -> JSONResponse:
     try:
         body = await _body(request)
         presentation = body.get("verifiablePresentation")
