@@ -18,6 +18,9 @@
 #   RPL_HOST (127.0.0.1) RPL_PORT (8000) PREFECT_PORT (4200) DASK_PORT (8786) RPL_WORK_POOL (rpl)
 #   RPL_FLOW_WORKERS (1) RPL_DASK_WORKERS (2) PREFECT_WORKER_QUERY_SECONDS (2) RPL_START_TIMEOUT (180)
 #   RPL_STOP_GRACE (10)
+#   RPL_STOP_WHEN_GONE (unset): a pid; when that process ends, however it ends (even SIGKILL), a
+#     watchdog started with the set-up runs `stop`. Tests pass their own pid, so that a killed test
+#     run leaves nothing behind.
 # and any other RPL_… or PREFECT_… setting, passed on to every process.
 set -euo pipefail
 
@@ -127,6 +130,7 @@ start() {
   rm -rf "$PIDS" "$RUN_DIR/order"
   mkdir -p "$LOGS" "$PIDS" "$RPL_HOME" "$PREFECT_HOME"
   trap 'start_failed' EXIT
+  watch_owner
   ensure_database "$RPL_DATABASE_URL"
   ensure_database "$PREFECT_API_DATABASE_CONNECTION_URL"
 
@@ -151,6 +155,28 @@ start() {
   wait_for "answer from the app" app http_ok "http://127.0.0.1:$RPL_PORT/"
   trap - EXIT
   status
+}
+
+watch_owner() {  # with RPL_STOP_WHEN_GONE=PID: stop everything once PID has ended
+  [ -n "${RPL_STOP_WHEN_GONE:-}" ] || return 0
+  kill -0 "$RPL_STOP_WHEN_GONE" 2>/dev/null || die "RPL_STOP_WHEN_GONE: no process $RPL_STOP_WHEN_GONE"
+  # Unmarked, so that `stop` does not count it among the set-up; `exec` makes the stop it runs
+  # keep its pid, which `stop` then leaves alone.
+  env -u RPL_ONE_MACHINE_RUN setsid bash -c \
+    'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec "$2" stop' \
+    one-machine-watchdog "$RPL_STOP_WHEN_GONE" "$ROOT/infra/one-machine.sh" \
+    >"$LOGS/watchdog.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/watchdog.pid"
+}
+
+stop_watchdog() {  # the watchdog of the last start, unless this is it
+  local pid
+  pid="$(cat "$RUN_DIR/watchdog.pid" 2>/dev/null || echo 0)"
+  rm -f "$RUN_DIR/watchdog.pid"
+  [ "$pid" != 0 ] && [ "$pid" != "$$" ] || return 0
+  if grep -qa one-machine-watchdog "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+  fi
 }
 
 start_failed() {
@@ -184,10 +210,12 @@ stop_all() {
   fi
   for waited in $(seq 1 20); do [ -n "$(marked)" ] || break; sleep 0.5; done
   rm -rf "$PIDS" "$RUN_DIR/order"
+  stop_watchdog
 }
 
 stop() {
   if [ ! -s "$RUN_DIR/order" ] && [ -z "$(marked)" ]; then
+    stop_watchdog
     say "nothing running from $RUN_DIR"
     return 0
   fi

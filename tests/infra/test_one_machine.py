@@ -133,6 +133,8 @@ def test_the_distributed_set_up_issues_every_credential_once(
         "RPL_SWEEP_MINUTES": "0",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_WORKER_QUERY_SECONDS": "1",
+        # If this test's process is killed outright, the set-up's watchdog stops everything.
+        "RPL_STOP_WHEN_GONE": str(os.getpid()),
     }
     started_at = time.monotonic()
     try:
