@@ -11,6 +11,7 @@ from typing import Any
 from rpl.claims import Claim, ClaimState
 from rpl.credentials import describe_period
 from rpl.mail import Message
+from rpl.mail_templates import render
 from rpl.organisations import Organisation
 
 
@@ -22,8 +23,6 @@ def _summary(claim: Claim, org: Organisation) -> str:
 def _message(
     to: str, subject: str, template: str, claim: Claim, org: Organisation, **facts: Any
 ) -> Message:
-    from rpl.web.mail_templates import render  # Jinja2 lives in the web package
-
     d = claim.details
     text, html = render(
         template,

@@ -46,7 +46,7 @@ FRAMEWORK_HOMES: Mapping[str, tuple[str, ...]] = {
     "sqlalchemy": ("rpl/storage/",),
     "fastapi": ("rpl/web/", "rpl/demo.py"),  # the demo drives the real app with TestClient
     "starlette": ("rpl/web/", "rpl/demo.py"),
-    "jinja2": ("rpl/web/", "rpl/demo.py"),
+    "jinja2": ("rpl/web/", "rpl/demo.py", "rpl/mail_templates.py"),  # pages; mail bodies
     "prefect": ("flows/",),
 }
 # What the pure core must not reach for, framework or not.
@@ -258,7 +258,7 @@ def test_every_broken_rule_is_reported_with_its_file_and_line():
         "rpl/services/jobs.py:1 imports flows.runner; "
         "only the composition root rpl/bootstrap.py may reach flows",
         "rpl/services/jobs.py:2 imports sqlalchemy, which only rpl/storage/ may import",
-        "flows/runner.py:1 imports jinja2, which only rpl/web/ and rpl/demo.py may import",
+        "flows/runner.py:1 imports jinja2, which only rpl/web/ and rpl/demo.py and rpl/mail_templates.py may import",
         "rpl/web/app.py:1 imports prefect.client, which only flows/ may import",
     ]
 

@@ -1,7 +1,7 @@
 """Email bodies from `templates/email/`: each message has a text part and an HTML part.
 
-Lives in the web package because that is where Jinja2 lives; `rpl.messages` chooses the template
-and the words around it. HTML parts autoescape (a claimant's name is not markup); text parts do not
+An adapter of its own, beside the web package (the other home of Jinja2), so that the services
+that send mail need nothing from the web; `rpl.messages` chooses the template and the words around it. HTML parts autoescape (a claimant's name is not markup); text parts do not
 (they are not HTML), and keep their line breaks.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-EMAIL_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+EMAIL_DIR = Path(__file__).resolve().parents[1] / "templates" / "email"
 
 
 @functools.cache
