@@ -1,0 +1,211 @@
+"""Import and issue in one pass, and the bulk signer's checks, on a real database.
+
+`roster_pipeline.import_and_issue` signs each chunk's claims while the next chunks import; the
+signer checks every credential against the compiled OB 3.0 schema before signing and every raw
+signature after, so neither a bad document nor a bad signature is ever stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from rpl.bootstrap import Container
+from rpl.organisations import Organisation
+from rpl.roster_bench import write_roster
+from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
+from rpl.services.issuance import IssuePolicy
+from rpl.storage.bulk import insert_many
+from rpl.storage.tables import ClaimEventRow
+from rpl.verify import verify_credential
+
+
+def _request(path: Path, direct: bool = True) -> roster.ImportRequest:
+    return roster.ImportRequest(path.name, "operator:test", direct=direct)
+
+
+def _roster(tmp_path: Path, rows: int) -> Path:
+    path = tmp_path / "roster.csv"
+    write_roster(path, rows, bad_every=7)  # every seventh row rejected
+    return path
+
+
+def _verify_all(container: Container) -> int:
+    with container.uow() as tx:
+        documents = tx.bulk.sample_documents(1000)
+    for document in documents:
+        result = verify_credential(
+            document, container.resolver(), container.now(), status_lists=container.status_lists()
+        )
+        assert result.verified, result
+    return len(documents)
+
+
+def test_a_direct_import_is_issued_while_it_imports_each_row_once(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
+    path = _roster(tmp_path, 30)
+    record, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    assert report is not None and (report.issued, report.failed) == (record.rows_added, {})
+    assert record.rows_added == 30 - 30 // 7 and record.status == "imported"
+    assert report.pages >= record.rows_added // 4  # signed page by page, not all at the end
+    with c.uow() as tx:
+        assert tx.rosters.issuable(hospital.id) == 0
+        assert tx.claims.count_by_state() == {"issued": record.rows_added}
+        assert tx.credentials.count() == record.rows_added
+    assert _verify_all(c) == record.rows_added
+    # The same file again: nothing new to import, nothing to issue, nothing issued twice.
+    again, second = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    assert (again.rows_added, again.rows_duplicate) == (0, record.rows_added)
+    assert second is not None and second.issued == 0
+    with c.uow() as tx:
+        assert tx.credentials.count() == record.rows_added
+
+
+def test_an_import_to_be_accepted_issues_nothing(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    path = _roster(tmp_path, 10)
+    record, report = roster_pipeline.import_and_issue(
+        container, hospital.slug, path, _request(path, direct=False)
+    )
+    assert report is None and record.rows_added > 0
+    with container.uow() as tx:
+        assert tx.claims.count_by_state() == {"confirmed": record.rows_added}
+
+
+def _pipeline(container: Container, org: Organisation) -> bulk_issuance.PagePipeline:
+    run = bulk_issuance.BulkIssue(
+        uow=container.uow,
+        keyring=roster_jobs.jobs.keyring(container),
+        mailer=container.mailer,
+        urls=roster_jobs.jobs.urls(container),
+        policy=IssuePolicy("eddsa-jcs-2022", ("revocation",)),
+        page_size=3,
+    )
+    return bulk_issuance.PagePipeline(run, org.id, container.now())
+
+
+def _confirmed(container: Container, org: Organisation, tmp_path: Path, rows: int) -> list[Any]:
+    path = _roster(tmp_path, rows)
+    roster_jobs.import_file(container, org.slug, path, _request(path))
+    with container.uow() as tx:
+        return tx.rosters.claims_to_issue(org.id, "", 100)
+
+
+def test_a_credential_failing_the_schema_is_never_signed_and_the_rest_are(
+    container: Container,
+    hospital: Organisation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claims = _confirmed(container, hospital, tmp_path, 8)
+    bad = claims[1].id
+    build = bulk_issuance.build_achievement_credential
+
+    def faulty_build(claim: Any, *args: Any) -> dict[str, Any]:
+        # Whatever goes wrong between a row and its document (a template, a builder): here
+        # a start date that is no date.
+        document = build(claim, *args)
+        if claim.id == bad:
+            document["credentialSubject"]["activityStartDate"] = "2010-13-01T00:00:00Z"
+        return document
+
+    monkeypatch.setattr(bulk_issuance, "build_achievement_credential", faulty_build)
+    pipeline = _pipeline(container, hospital)
+    pipeline.submit(claims)
+    report = pipeline.finish()
+    assert set(report.failed) == {bad} and "activityStartDate" in report.failed[bad]
+    assert report.issued == len(claims) - 1
+    with container.uow() as tx:
+        assert tx.claims.get(bad).state.value == "confirmed"  # left for a later run
+        assert tx.credentials.count() == len(claims) - 1
+
+
+def test_a_signature_that_does_not_verify_is_never_stored(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    claims = _confirmed(container, hospital, tmp_path, 5)
+    pipeline = _pipeline(container, hospital)
+    state = bulk_issuance.signer_state()
+    assert state is not None
+    wrong = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))  # not the organisation's
+    bulk_issuance.use_signer(dataclasses.replace(state, key=wrong))
+    pipeline.submit(claims)
+    report = pipeline.finish()
+    assert report.issued == 0 and set(report.failed) == {c.id for c in claims}
+    assert all("signature fails" in reason for reason in report.failed.values())
+    with container.uow() as tx:
+        assert tx.credentials.count() == 0
+        assert tx.rosters.issuable(hospital.id) == len(claims)
+        assert not tx.bulk.allocated_indexes(hospital.id, "revocation")
+
+
+def test_insert_many_stores_what_the_orm_reads_back(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    [claim] = _confirmed(container, hospital, tmp_path, 1)
+    now = container.now()
+    row = {
+        "claim_id": claim.id,
+        "seq": 9,
+        "kind": "Noted",
+        "actor": "system",
+        "at": now,
+        "from_state": None,
+        "to_state": "confirmed",
+        "reason": "ünïcode ✓",
+        "data": {"n": 1, "x": [1.5, None, "é"], "nested": {"ok": True}},
+    }
+    with container.uow() as tx:
+        insert_many(tx.session, ClaimEventRow.__table__, [row])  # type: ignore[attr-defined]
+        tx.commit()
+    with container.uow() as tx:
+        stored = tx.session.exec(
+            ClaimEventRow.__table__.select().where(ClaimEventRow.__table__.c.seq == 9)  # type: ignore[attr-defined]
+        ).one()
+        assert stored.data == row["data"] and stored.reason == row["reason"]
+        assert stored.at.replace(tzinfo=now.tzinfo) == now
+
+
+def test_a_page_that_collides_with_another_issuer_is_stored_claim_by_claim_once(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    claims = _confirmed(container, hospital, tmp_path, 3)
+    pipeline = _pipeline(container, hospital)
+    run = pipeline.run
+    pipeline.run = dataclasses.replace(run, pool=_HeldPool())  # type: ignore[arg-type]
+    pipeline.submit(claims)  # signed, and held back from storing until `finish`
+    issuance.issue_credentials(
+        run.uow, run.keyring, run.mailer, run.urls, run.policy, [claims[0].id], container.now()
+    )
+    report = pipeline.finish()
+    assert report.fallback == 1 and report.issued == 2 and not report.failed
+    with container.uow() as tx:
+        assert tx.credentials.count() == 3 and tx.rosters.issuable(hospital.id) == 0
+        assert tx.claims.count_by_state() == {"issued": 3}
+
+
+class _HeldPool:
+    """Signs at once, but reports the page as still signing until it is asked for it."""
+
+    _max_workers = 1
+
+    def submit(self, sign: Any, *args: Any) -> Any:
+        return _Held(sign(*args))
+
+
+@dataclasses.dataclass
+class _Held:
+    value: Any
+
+    def done(self) -> bool:
+        return False
+
+    def result(self) -> Any:
+        return self.value
