@@ -24,6 +24,7 @@ ENTRYPOINTS = {
     "request_attestation": "flows/attestation.py:request_attestation",
     "issue_credentials": "flows/attestation.py:issue_credentials",
     "issue_roster": "flows/roster.py:issue_roster",
+    "import_roster": "flows/roster.py:import_roster",
     "sweep": "flows/sweep.py:sweep",
     "evaluate_credit": "flows/credit.py:evaluate_credit",
     "issue_credit": "flows/credit.py:issue_credit",
@@ -55,6 +56,10 @@ class DeploymentRunner(PrefectRunner):
     def issue_roster(self, org_id: str) -> concurrent.futures.Future[Any]:
         """Its future holds the id of the flow run created, not the flow's totals."""
         return self._submit("issue_roster", self._run("issue_roster", org_id=org_id))
+
+    def import_roster(self, import_id: str) -> concurrent.futures.Future[Any]:
+        """The worker reads the upload from the shared file store (RPL_HOME/files)."""
+        return self._submit("import_roster", self._run("import_roster", import_id=import_id))
 
     def sweep(self) -> None:
         self._submit("sweep", self._run("sweep"))

@@ -72,6 +72,12 @@ class PrefectRunner:
 
         return self._submit("issue_roster", issue_roster(org_id))
 
+    def import_roster(self, import_id: str) -> concurrent.futures.Future[Any]:
+        """Start the `import_roster` flow for a stored upload (import, then issue if direct)."""
+        from flows.roster import import_roster
+
+        return self._submit("import_roster", import_roster(import_id))
+
     def sweep(self) -> None:
         from flows.sweep import sweep
 

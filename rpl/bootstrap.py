@@ -19,6 +19,8 @@ from rpl.dids import DidResolver, fetch_did_web_over_https
 from rpl.files import FileStore
 from rpl.keys import load_or_create_master_key
 from rpl.mail import Mailer, OutboxMailer, SmtpMailer
+from rpl.obclient import ProviderHttp
+from rpl.provider_http import HttpxProviderHttp, OfflineProviderHttp
 from rpl.services import jobs
 from rpl.services.organisations import local_did_lookup
 from rpl.services.ports import FlowRunner
@@ -69,6 +71,10 @@ class Container:
             local=local_status_lookup(self.status_publisher(), self.now),
             fetch_remote=fetch_status_list_over_https() if self.network else None,
         )
+
+    def provider_http(self) -> ProviderHttp:
+        """HTTP to other Open Badges 3.0 providers (a holder's connections); offline: refused."""
+        return HttpxProviderHttp.over_network() if self.network else OfflineProviderHttp()
 
     def now(self) -> datetime:
         return utcnow()

@@ -103,6 +103,7 @@ class Action(StrEnum):
     SUSPEND = "suspend"
     REINSTATE = "reinstate"
     REISSUE = "reissue"
+    CORRECT = "correct"
 
 
 class EventKind(StrEnum):
@@ -120,6 +121,7 @@ class EventKind(StrEnum):
     CREDENTIAL_SUSPENDED = "CredentialSuspended"
     CREDENTIAL_REINSTATED = "CredentialReinstated"
     CREDENTIAL_REISSUED = "CredentialReissued"
+    CLAIM_CORRECTED = "ClaimCorrected"
 
 
 _S, _A, _E = ClaimState, Action, EventKind
@@ -127,7 +129,8 @@ _S, _A, _E = ClaimState, Action, EventKind
 # Declined appears on no left-hand side: it is final. Revoked leads only to `reissue`, which a
 # guard (`reissue_refusal`) allows just for a credential revoked because its signing key was
 # compromised: an ordinary revocation stays final. An amended claim has no way to `issued`
-# except through `accept_amendment`.
+# except through `accept_amendment`. A pre-confirmed (roster) claim that its person corrects
+# goes back to requested: the organisation's attesters confirm the changed facts.
 TRANSITIONS: Mapping[tuple[ClaimState, Action], tuple[ClaimState, EventKind]] = MappingProxyType(
     {
         (_S.DRAFT, _A.REVISE): (_S.DRAFT, _E.CLAIM_REVISED),
@@ -141,6 +144,7 @@ TRANSITIONS: Mapping[tuple[ClaimState, Action], tuple[ClaimState, EventKind]] = 
         (_S.AMENDED, _A.REJECT_AMENDMENT): (_S.DRAFT, _E.AMENDMENT_REJECTED),
         (_S.AMENDED, _A.EXPIRE): (_S.EXPIRED, _E.CLAIM_EXPIRED),
         (_S.CONFIRMED, _A.MARK_ISSUED): (_S.ISSUED, _E.CREDENTIAL_ISSUED),
+        (_S.CONFIRMED, _A.CORRECT): (_S.REQUESTED, _E.CLAIM_CORRECTED),
         (_S.ISSUED, _A.SUSPEND): (_S.SUSPENDED, _E.CREDENTIAL_SUSPENDED),
         (_S.ISSUED, _A.REVOKE): (_S.REVOKED, _E.CREDENTIAL_REVOKED),
         (_S.SUSPENDED, _A.REINSTATE): (_S.ISSUED, _E.CREDENTIAL_REINSTATED),
@@ -366,6 +370,41 @@ def _proposed_changes(
         raise InvalidClaimError({"changes": ["Nothing was changed; confirm the claim instead."]})
     validate_details(dataclasses.replace(details, **proposed), _today(now))
     return proposed
+
+
+CORRECTABLE_FIELDS = ("role", "start", "end", "hours", "fte", "skills", "description")
+
+
+def correct(claim: Claim, actor: str, changes: Mapping[str, Any], now: datetime) -> Claim:
+    """The claimant corrects a claim confirmed on their behalf (a roster row) before accepting
+    it: the confirmation lapses and the changed facts go back to the attesters to confirm.
+    The event keeps the original and the corrected values of every changed field."""
+    _target(claim, Action.CORRECT)
+    unknown = sorted(set(changes) - set(CORRECTABLE_FIELDS))
+    if unknown:
+        message = f"{', '.join(unknown)} cannot be corrected here."
+        raise InvalidClaimError({"changes": [message]})
+    changed = {k: v for k, v in changes.items() if getattr(claim.details, k) != v}
+    if not changed:
+        raise InvalidClaimError({"changes": ["Nothing was changed; accept it as it is instead."]})
+    corrected = dataclasses.replace(claim.details, **changed)
+    validate_details(corrected, _today(now))
+    data = {
+        "original": _facts(claim.details, changed),
+        "amended": _facts(corrected, changed),
+        "attester_email": claim.details.attester_email,
+    }
+    return _advance(
+        claim, Action.CORRECT, actor, now, data=data, details=corrected, confirmed_by=None
+    )
+
+
+def _facts(details: ClaimDetails, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The named fields of `details`, JSON-ready (dates as text, skills by name)."""
+    facts = _jsonable({k: getattr(details, k) for k in fields})
+    if "skills" in facts:
+        facts["skills"] = [s.name for s in details.skills]
+    return facts
 
 
 def accept_amendment(claim: Claim, actor: str, now: datetime) -> Claim:

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 import typer
 
 from rpl import cli_trust
+from rpl.cli_connections import pull_connections
 from rpl.cli_credit import demo_app
+from rpl.cli_holder import holder_app
 from rpl.cli_members import member_app
 from rpl.cli_roster import bench_roster, roster_app
 from rpl.cli_sweep import start_sweeps, sweep_app
@@ -36,6 +38,8 @@ app.add_typer(audit_app, name="audit")
 # Domain proof and re-issue after a key compromise (rpl/cli_trust.py) are `rpl org …` commands.
 org_app.registered_commands += cli_trust.app.registered_commands
 app.add_typer(sweep_app, name="sweep")
+app.add_typer(holder_app, name="holder")
+holder_app.command("pull")(pull_connections)  # rpl/cli_connections.py
 app.add_typer(member_app, name="member")
 app.add_typer(roster_app, name="roster")
 app.add_typer(demo_app, name="demo")

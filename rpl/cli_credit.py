@@ -15,9 +15,9 @@ demo_app = typer.Typer(help="Run a journey on a fresh embedded instance.")
 
 @demo_app.command("credit")
 def demo_credit(
-    out: Annotated[Path, typer.Option(help="Folder for transcript.json and did.json.")] = Path(
-        "demo-credit-out"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for transcript.json, did.json and status-revocation.json.")
+    ] = Path("demo-credit-out"),
 ) -> None:
     """A returning student's bundle → proposal → assessor → CLR 2.0 transcript, written to OUT."""
     from rpl.demo_credit import run_credit_demo

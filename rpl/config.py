@@ -59,11 +59,14 @@ class Settings:
     pkcs11_token_label: str | None = None
     pkcs11_pin: str | None = None
     session_days: int = 14
+    # Life of an access token of the Open Badges 3.0 API (refresh tokens live until revoked).
+    oauth_access_minutes: int = 60
     # Rate limits as "N/SECONDS": at most N tries per client address, and per target (an email
     # address, a link), in any window of SECONDS.
     rate_sign_in: str = "5/900"
     rate_links: str = "20/300"
     rate_verify: str = "60/60"
+    rate_oauth: str = "60/60"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -87,9 +90,11 @@ class Settings:
             smtp_sender=env.get("RPL_SMTP_SENDER") or cls.smtp_sender,
             admin_token=env.get("RPL_ADMIN_TOKEN") or None,
             session_days=_int(env, "RPL_SESSION_DAYS", cls.session_days),
+            oauth_access_minutes=_int(env, "RPL_OAUTH_ACCESS_MINUTES", cls.oauth_access_minutes),
             rate_sign_in=env.get("RPL_RATE_SIGN_IN") or cls.rate_sign_in,
             rate_links=env.get("RPL_RATE_LINKS") or cls.rate_links,
             rate_verify=env.get("RPL_RATE_VERIFY") or cls.rate_verify,
+            rate_oauth=env.get("RPL_RATE_OAUTH") or cls.rate_oauth,
             status_purposes=_purposes(env.get("RPL_STATUS_PURPOSES")),
             signer=env.get("RPL_SIGNER") or cls.signer,
             pkcs11_module=env.get("RPL_PKCS11_MODULE") or None,
@@ -113,6 +118,7 @@ class Settings:
             ("RPL_LINK_TTL_DAYS", self.link_ttl_days),
             ("RPL_REMIND_AFTER_DAYS", self.remind_after_days),
             ("RPL_SESSION_DAYS", self.session_days),
+            ("RPL_OAUTH_ACCESS_MINUTES", self.oauth_access_minutes),
         ):
             if value < 1:
                 raise SettingsError(f"{name}={value}: must be at least 1")
@@ -122,6 +128,7 @@ class Settings:
             ("RPL_RATE_SIGN_IN", self.rate_sign_in),
             ("RPL_RATE_LINKS", self.rate_links),
             ("RPL_RATE_VERIFY", self.rate_verify),
+            ("RPL_RATE_OAUTH", self.rate_oauth),
         ):
             parse_rate(name, rate)
         self._check_signer()

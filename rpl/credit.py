@@ -170,3 +170,6 @@ class CreditRequest:
     transcript: str | None = None
     created_at: Any = None
     events: tuple[CreditEvent, ...] = ()
+    # The signed-in account that submitted it (its address, as accounts name it); None when the
+    # bundle came without an account and only its private link reaches it.
+    holder_email: str | None = None

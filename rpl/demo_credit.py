@@ -4,8 +4,9 @@ Margaret Okafor nursed at St Mary's Hospital for 22 years and then worked as a c
 both are confirmed and issued here. She also holds two certificates from another issuer (a did:key
 she does not control) and one badge whose text was altered after signing. She brings them to
 Northfield University's BSc Nursing; the `evaluate_credit` flow verifies each and applies the
-published crosswalk; an assessor adds credit for mentoring seen at interview and accepts; the
-`issue_credit` flow issues a course credential per grant and a CLR 2.0 transcript.
+published crosswalk; the university's assessor signs in (an emailed link) and, on the university's
+assessment pages, adds credit for mentoring seen at interview and accepts; the `issue_credit` flow
+issues a course credential per grant and a CLR 2.0 transcript, each with a revocation entry.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
+from email import message_from_bytes, policy
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,17 +24,17 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rpl import claims, clr, multikey
+from rpl.access import OPERATOR_LABEL
 from rpl.bootstrap import Container, bootstrap
 from rpl.claims import ClaimDetails, ClaimKind, PartialDate, Skill
 from rpl.config import Settings
 from rpl.crosswalk_io import read_json
 from rpl.organisations import Attester, Organisation
 from rpl.proofs.dataintegrity import ProofOptions, add_proof
-from rpl.services import attestation, credit, jobs
+from rpl.services import attestation, credit, jobs, members
 from rpl.services.organisations import RegisterOrganisation, register_organisation
 
-ADMIN_TOKEN = "demo-assessor-token"
-ASSESSOR = "assessor:demo"
+ASSESSOR_EMAIL = "registrar@northfield.example"
 
 
 class _Later:
@@ -145,7 +147,7 @@ def run_credit_demo(out: Path, echo: Callable[[str], None] = print) -> bool:
     from rpl.demo import app_client
 
     home = Path(tempfile.mkdtemp(prefix="rpl-demo-credit-"))
-    settings = Settings.from_env({"RPL_HOME": str(home), "RPL_ADMIN_TOKEN": ADMIN_TOKEN})
+    settings = Settings.from_env({"RPL_HOME": str(home)})
     echo(f"1. Fresh embedded instance in {home} (SQLite, Prefect ephemeral mode)")
     container = bootstrap(settings, runner="prefect", network=False)
     try:
@@ -153,8 +155,16 @@ def run_credit_demo(out: Path, echo: Callable[[str], None] = print) -> bool:
         university = _org(container, "Northfield University", "northfield", "northfield.example")
         folder = resources.files("rpl") / "data" / "crosswalks"
         crosswalk = read_json((folder / "nursing.json").read_text("utf-8"))
-        credit.publish_crosswalk(container.uow, university.id, crosswalk, ASSESSOR, container.now())
-        echo(f"2. {university.name} published {crosswalk.label} ({crosswalk.digest})")
+        now = container.now()
+        credit.publish_crosswalk(container.uow, university.id, crosswalk, OPERATOR_LABEL, now)
+        members.add_member(
+            container.uow, None, settings.public_url, university, ASSESSOR_EMAIL, "assessor",
+            "Registrar", OPERATOR_LABEL, now,
+        )  # fmt: skip
+        echo(
+            f"2. {university.name} published {crosswalk.label} ({crosswalk.digest}) and named "
+            f"{ASSESSOR_EMAIL} its assessor"
+        )
         client = app_client(container)
         return _journey(client, container, hospital, out, echo)
     finally:
@@ -182,8 +192,10 @@ def _journey(
     container.runner.wait(timeout=180)
     view = credit.credit_for_holder(container.uow, mine.rsplit("/", 1)[1])
     _show_proposal(view, echo)
-    _assess(client, view)
-    echo("6. The assessor added NURS-120 (10 credits, reason recorded) and accepted")
+    _assess(_assessor(container), view)
+    echo(
+        f"6. {ASSESSOR_EMAIL} signed in, added NURS-120 (10 credits, reason recorded) and accepted"
+    )
     container.runner.wait(timeout=180)
     return _write_out(client, container, mine, out, echo)
 
@@ -230,10 +242,39 @@ def _submit(client: Any, container: Container, held: list[str]) -> str:
     return str(sent.headers["location"])
 
 
+def _assessor(container: Container) -> Any:
+    """A browser signed in as the university's assessor, through the emailed link."""
+    from rpl.demo import app_client
+
+    browser = app_client(container)
+    asked = browser.post(
+        "/sign-in",
+        data={"email": ASSESSOR_EMAIL, "csrf_token": _csrf(browser.get("/sign-in").text)},
+    )
+    if asked.status_code != 200:
+        raise RuntimeError(f"sign-in refused ({asked.status_code}): {asked.text[:500]}")
+    path = _sign_in_link(container.settings.outbox_dir).removeprefix(container.settings.public_url)
+    done = browser.post(
+        path, data={"csrf_token": _csrf(browser.get(path).text)}, follow_redirects=False
+    )
+    if done.status_code != 303:
+        raise RuntimeError(f"sign-in link refused ({done.status_code}): {done.text[:500]}")
+    return browser
+
+
+def _sign_in_link(outbox: Path) -> str:
+    for path in sorted(outbox.glob("*.eml"), reverse=True):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        found = re.search(r"(https?://\S+/sign-in/[A-Za-z0-9_-]+)", body.get_content())
+        if found:
+            return found.group(1)
+    raise RuntimeError(f"no sign-in link in {outbox}")
+
+
 def _assess(client: Any, view: Any) -> None:
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    path = f"/assess/credit/{view.request.id}"
-    csrf = _csrf(client.get(path, headers=admin).text)
+    path = f"/orgs/northfield/assess/credit/{view.request.id}"
+    csrf = _csrf(client.get(path).text)
     mentoring = next(i.id for i in view.items if "mentoring" in i.label)
     adjust = {
         "decision": "adjust",
@@ -244,9 +285,7 @@ def _assess(client: Any, view: Any) -> None:
         "evidence_ids": mentoring,
     }
     for data in (adjust, {"decision": "accept"}):
-        done = client.post(
-            path, data={**data, "csrf_token": csrf}, headers=admin, follow_redirects=False
-        )
+        done = client.post(path, data={**data, "csrf_token": csrf}, follow_redirects=False)
         if done.status_code != 303:
             raise RuntimeError(f"assessor step refused ({done.status_code}): {done.text[:500]}")
 
@@ -271,7 +310,10 @@ def _write_out(
     (out / "transcript.json").write_text(transcript.text)
     did = client.get("/orgs/northfield/did.json").json()
     (out / "did.json").write_text(json.dumps(did, indent=2) + "\n")
-    echo(f"8. Wrote {out / 'transcript.json'} and {out / 'did.json'}")
+    for purpose in container.settings.status_purposes:  # so `rpl verify` can check status offline
+        listed = client.get(f"/orgs/northfield/status/{purpose}").text
+        (out / f"status-{purpose}.json").write_text(listed + "\n")
+    echo(f"8. Wrote {out / 'transcript.json'}, {out / 'did.json'} and its status lists")
     return outer.verified and not problems and all(r.verified for r in inner)
 
 

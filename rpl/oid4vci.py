@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from rpl import multikey
+from rpl import multikey, oauth
 from rpl.errors import RplError
 from rpl.proofs.dataintegrity import ED25519_SIGNATURE_LENGTH, ProofError, ed25519_verify
 from rpl.proofs.jose import JoseError, decode_vc_jwt
@@ -97,13 +97,23 @@ def issuer_metadata(public_url: str, organisation_name: str = "rpl") -> dict[str
 
 
 def authorization_server_metadata(public_url: str) -> dict[str, Any]:
-    """RFC 8414 metadata: only the token endpoint and the pre-authorised code grant."""
+    """RFC 8414 metadata of rpl's one authorisation server: the OB 3.0 API's authorisation code
+    grant with PKCE, refresh tokens, registration and revocation (`rpl.oauth`), and the
+    pre-authorised code grant of OpenID4VCI, all at one token endpoint (`/oauth/token`; the older
+    `/oid4vci/token` still takes pre-authorised codes)."""
     return {
         "issuer": public_url,
-        "token_endpoint": f"{public_url}/oid4vci/token",
-        "grant_types_supported": [PRE_AUTHORIZED_GRANT],
+        "authorization_endpoint": f"{public_url}/oauth/authorize",
+        "token_endpoint": f"{public_url}/oauth/token",
+        "registration_endpoint": f"{public_url}/oauth/register",
+        "revocation_endpoint": f"{public_url}/oauth/revoke",
+        "scopes_supported": list(oauth.KNOWN_SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", PRE_AUTHORIZED_GRANT],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "pre-authorized_grant_anonymous_access_supported": True,
-        "response_types_supported": [],
     }
 
 

@@ -186,25 +186,51 @@ def credential_pdf(
     font_dirs: Sequence[Path] = FONT_DIRS,
 ) -> bytes:
     """The credential on one sheet (more if the claim is long) of A4 or US Letter paper."""
+    pdf = _new_sheet(paper, printed_at, font_dirs)
+    pdf.set_title(pdf.text_of(facts.title))
+    pdf.set_author(pdf.text_of(facts.issuer.split(" — ")[0]))
+    _credential_pages(pdf, facts, verify_url)
+    return bytes(pdf.output())
+
+
+def credentials_pdf(
+    items: Sequence[tuple[PrintedFacts, str]],
+    title: str,
+    paper: str = "a4",
+    printed_at: datetime | None = None,
+    font_dirs: Sequence[Path] = FONT_DIRS,
+) -> bytes:
+    """Several credentials (facts, live-check address) in one document, each starting on a new
+    sheet with its own QR code, as the holder chose to share them."""
+    pdf = _new_sheet(paper, printed_at, font_dirs)
+    pdf.set_title(pdf.text_of(title))
+    for facts, verify_url in items:
+        _credential_pages(pdf, facts, verify_url)
+    return bytes(pdf.output())
+
+
+def _new_sheet(paper: str, printed_at: datetime | None, font_dirs: Sequence[Path]) -> _Sheet:
     if paper not in PAPERS:
         raise UnknownPaperError(f"paper {paper!r} is not one of {', '.join(PAPERS)}")
     pdf = _Sheet(format=PAPERS[paper], unit="mm")
-    pdf.url, pdf.printed = verify_url, (printed_at or datetime.now()).strftime("%d %B %Y")
+    pdf.printed = (printed_at or datetime.now()).strftime("%d %B %Y")
     _fonts(pdf, font_dirs)
     pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
     pdf.set_auto_page_break(True, margin=_MARGIN)
-    pdf.set_title(pdf.text_of(facts.title))
-    pdf.set_author(pdf.text_of(facts.issuer.split(" — ")[0]))
     pdf.set_lang("en")
     pdf.set_creator("rpl")
-    pdf.add_page()
+    return pdf
+
+
+def _credential_pages(pdf: _Sheet, facts: PrintedFacts, verify_url: str) -> None:
+    pdf.add_page()  # ends the previous credential's last page, footer and all, under its own url
+    pdf.url = verify_url
     _heading(pdf, facts)
     _facts_table(pdf, facts.facts)
     _list_section(pdf, "Skills", facts.skills)
     _list_section(pdf, "Evidence the organisation saw", facts.evidence)
     _list_section(pdf, "About the issuer", (facts.issuer,))
     _check_box(pdf, verify_url)
-    return bytes(pdf.output())
 
 
 def _write(pdf: _Sheet, text: str, size: float, style: str = "", color: tuple[int, ...] = _INK):

@@ -14,6 +14,7 @@ and `email` (how to reach a person whose identifier is a DID).
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -217,7 +218,7 @@ def _date(
             problems[column] = ["give the date as YYYY, YYYY-MM or YYYY-MM-DD"]
         return None
     try:
-        return PartialDate.parse(text)
+        return _parse_date(text)
     except InvalidDateError as err:
         problems[column] = [err.reason if err.value == text else str(err)]
         return None
@@ -234,6 +235,11 @@ def _hours(text: str, problems: dict[str, list[str]]) -> float | None:
         problems["hours"] = [f"{text!r} is not a number of hours"]
         return None
     return value
+
+
+# A roster repeats few dates (a month of a year) a million times; a PartialDate is immutable,
+# so each distinct text is parsed and checked once. Refused texts raise, and are not kept.
+_parse_date = functools.lru_cache(maxsize=16_384)(PartialDate.parse)
 
 
 def preconfirmed_claim(

@@ -1,8 +1,9 @@
 """The roster benchmark: a realistic roster of N rows imported, issued, stored and sampled.
 
 `rpl bench roster` prints, from one run on a fresh instance: rows/s of each phase and overall,
-peak memory (this process and its signer processes), and Prefect's share of the issuance run —
-the flow's wall time minus the time its task bodies spent, over the whole issuance time.
+CPU time per row (this process and its signer processes: steadier than rows/s on a shared
+machine), peak memory (this process and its largest signer process), and Prefect's share of
+the run — the flow's wall time minus the time its task bodies spent, over the whole run.
 """
 
 from __future__ import annotations
@@ -48,6 +49,23 @@ def write_roster(path: Path, rows: int, seed: int = 1, bad_every: int = 200) -> 
             writer.writerow(row)
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """User+system CPU seconds of this process and of its finished (reaped) children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def cpu_per_row(
+    before: tuple[float, float], after: tuple[float, float], rows: int
+) -> dict[str, float]:
+    """CPU microseconds a row cost in this process and in its children between two readings:
+    on a shared machine, a steadier figure than rows/s (other people's work does not count)."""
+    rows = max(rows, 1)
+    own, children = (1e6 * (a - b) / rows for a, b in zip(after, before, strict=True))
+    return {"parent": own, "signers": children, "total": own + children}
+
+
 def peak_rss_mib() -> tuple[float, float]:
     """Peak resident memory of this process and of its largest finished child, in MiB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -63,6 +81,7 @@ class Figures:
     counts: dict[str, int] = field(default_factory=dict)
     prefect: dict[str, float] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)
+    cpu_us_per_row: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"roster benchmark: {self.rows:,} rows, {self.cryptosuite}"]
@@ -73,6 +92,8 @@ class Figures:
             )
         for name, value in self.prefect.items():
             out.append(f"  prefect {name:<14} {value:8.3f}")
+        for name, value in self.cpu_us_per_row.items():
+            out.append(f"  cpu per row {name:<10} {value:8.0f} µs")
         for name, value in self.memory_mib.items():
             out.append(f"  peak memory {name:<10} {value:8.0f} MiB")
         return out

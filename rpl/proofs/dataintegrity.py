@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import base58
 from cryptography.exceptions import InvalidSignature
@@ -127,6 +127,15 @@ class ProofChecks:
         return len(self.checks)
 
 
+class CreatedProof(NamedTuple):
+    """A cryptosuite's Create Proof result with what it signed: the §3.x.4 hash data and the raw
+    signature, so a bulk signer can check the signature without canonicalizing again."""
+
+    proof: dict[str, Any]
+    hash_data: bytes
+    signature: bytes
+
+
 @dataclass(frozen=True)
 class CryptosuiteVerification:
     """A cryptosuite's verification result (vc-di-eddsa §3.2.2, §3.3.2)."""
@@ -145,6 +154,10 @@ class Cryptosuite(Protocol):
     def verify_proof(
         self, unsecured_document: Mapping[str, Any], proof: Mapping[str, Any], public_key: bytes
     ) -> CryptosuiteVerification: ...
+
+    def create_proof_and_hash(
+        self, unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
+    ) -> CreatedProof: ...
 
 
 def instantiate_cryptosuite(cryptosuite: str) -> Cryptosuite:

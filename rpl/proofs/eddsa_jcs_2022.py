@@ -13,10 +13,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from rpl.proofs import jcs
 from rpl.proofs.dataintegrity import (
     DATA_INTEGRITY_PROOF,
     EDDSA_JCS_2022,
+    CreatedProof,
     CryptosuiteVerification,
     ProofError,
     Signer,
@@ -34,18 +37,80 @@ def create_proof(
     unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
 ) -> dict[str, Any]:
     """§3.3.1 Create Proof: the proof (options, the document's `@context`, `proofValue`)."""
+    return _create_proof(unsecured_document, options, signer)[0]
+
+
+def create_proof_and_hash(
+    unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
+) -> CreatedProof:
+    """`create_proof`, with the hash data (§3.3.4) and the raw signature: bulk issuance checks
+    the signature against them without canonicalizing the document a second time."""
+    return CreatedProof(*_create_proof(unsecured_document, options, signer))
+
+
+def _create_proof(
+    unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
+) -> tuple[dict[str, Any], bytes, bytes]:
     proof_config = dict(options)
     if "@context" in unsecured_document:
         proof_config["@context"] = unsecured_document["@context"]
-    canonical_proof_config = proof_configuration(proof_config)
+    proof_config_hash, lists = _proof_config_hash(proof_config)
     transformed_data = transformation(unsecured_document, options)
-    hash_data = hashing(transformed_data, canonical_proof_config)
+    hash_data = proof_config_hash + hashlib.sha256(transformed_data).digest()  # §3.3.4
     proof_bytes = proof_serialization(hash_data, signer)
-    # Copied so that the proof shares nothing mutable with the caller's options or document,
-    # and only now that canonicalization has shown `proof_config` to be a finite JSON tree.
-    proof = _copy_json(proof_config)
+    # The proof shares nothing mutable with the caller's options or document: a configuration
+    # of strings only needs its lists copied; anything else is deep-copied, and only now that
+    # canonicalization has shown it to be a finite JSON tree.
+    if lists is None:
+        proof = _copy_json(proof_config)
+    else:
+        proof = proof_config  # a new dict already, its other members immutable strings
+        for name in lists:
+            proof[name] = list(proof[name])
     proof["proofValue"] = encode_proof_value(proof_bytes)
-    return proof
+    return proof, hash_data, proof_bytes
+
+
+def _proof_config_hash(proof_config: dict[str, Any]) -> tuple[bytes, tuple[str, ...] | None]:
+    """SHA-256 of §3.3.5's canonical proof configuration (the first half of §3.3.4's hash data),
+    and the names of its list members, or None when it is not made of strings alone.
+
+    Every credential a key signs in the same second has the same proof configuration, so its
+    hash is remembered for configurations of strings and lists of strings: the key is then
+    exactly the configuration. Anything else is canonicalized every time.
+    """
+    key = _config_key(proof_config)
+    if key is None:
+        return hashlib.sha256(proof_configuration(proof_config)).digest(), None
+    known = _CONFIG_HASHES.get(key)
+    if known is None:
+        lists = tuple(name for name, value in proof_config.items() if type(value) is list)
+        known = hashlib.sha256(proof_configuration(proof_config)).digest(), lists
+        if len(_CONFIG_HASHES) >= _CONFIG_HASHES_MAX:
+            _CONFIG_HASHES.clear()  # a new second or a new key: the old entries are done with
+        _CONFIG_HASHES[key] = known
+    return known
+
+
+_CONFIG_HASHES: dict[bytes, tuple[bytes, tuple[str, ...]]] = {}
+_CONFIG_HASHES_MAX = 256
+_STR_ONLY = {str}
+_STR_OR_LIST = {str, list}
+
+
+def _config_key(proof_config: dict[str, Any]) -> bytes | None:
+    """The configuration's JSON (orjson, members in their order) when it is made of strings and
+    lists of strings only, which that JSON then names exactly; else None."""
+    if not set(map(type, proof_config)) <= _STR_ONLY:
+        return None
+    kinds = set(map(type, proof_config.values()))
+    if not kinds <= _STR_OR_LIST:
+        return None
+    if list in kinds:
+        for value in proof_config.values():
+            if type(value) is list and not set(map(type, value)) <= _STR_ONLY:
+                return None
+    return orjson.dumps(proof_config)
 
 
 def verify_proof(
@@ -76,7 +141,8 @@ def verify_proof(
 def transformation(unsecured_document: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
     """§3.3.3 Transformation: the document's JCS bytes."""
     _require_this_suite(options, "PROOF_VERIFICATION_ERROR")
-    return jcs.canonicalize(dict(unsecured_document))
+    document = unsecured_document
+    return jcs.canonicalize(document if type(document) is dict else dict(document))
 
 
 def hashing(transformed_document: bytes, canonical_proof_config: bytes) -> bytes:

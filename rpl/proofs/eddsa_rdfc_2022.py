@@ -16,6 +16,7 @@ from rpl.proofs import rdfc
 from rpl.proofs.dataintegrity import (
     DATA_INTEGRITY_PROOF,
     EDDSA_RDFC_2022,
+    CreatedProof,
     CryptosuiteVerification,
     ProofError,
     Signer,
@@ -33,13 +34,63 @@ def create_proof(
     unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
 ) -> dict[str, Any]:
     """§3.2.1 Create Proof: the proof (the options plus `proofValue`) for a document."""
+    return create_proof_and_hash(unsecured_document, options, signer).proof
+
+
+def create_proof_and_hash(
+    unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
+) -> CreatedProof:
+    """`create_proof`, with the hash data (§3.2.4) and the raw signature: bulk issuance checks
+    the signature against them without canonicalizing the document a second time."""
     proof = copy.deepcopy(dict(options))
-    canonical_proof_config = proof_configuration(unsecured_document, options)
+    proof_config_hash = _proof_config_hash(unsecured_document, options)
     transformed_data = transformation(unsecured_document, options)
-    hash_data = hashing(transformed_data, canonical_proof_config)
+    hash_data = proof_config_hash + hashlib.sha256(transformed_data.encode("utf-8")).digest()
     proof_bytes = proof_serialization(hash_data, signer)
     proof["proofValue"] = encode_proof_value(proof_bytes)
-    return proof
+    return CreatedProof(proof, hash_data, proof_bytes)
+
+
+def _proof_config_hash(unsecured_document: Mapping[str, Any], options: Mapping[str, Any]) -> bytes:
+    """SHA-256 of §3.2.5's canonical proof configuration, the first half of §3.2.4's hash data.
+
+    Every credential a key signs in the same second under the same contexts has the same proof
+    configuration, and its RDFC-1.0 canonicalization costs as much as a signature: its hash is
+    remembered when the options are strings and the context a string or list of strings, so
+    that the key is exactly what is canonicalized. Anything else is canonicalized every time.
+    """
+    context = unsecured_document.get("@context")
+    key = _config_key(options, context)
+    if key is None:
+        return _sha256(proof_configuration(unsecured_document, options))
+    digest = _CONFIG_HASHES.get(key)
+    if digest is None:
+        digest = _sha256(proof_configuration(unsecured_document, options))
+        if len(_CONFIG_HASHES) >= _CONFIG_HASHES_MAX:
+            _CONFIG_HASHES.clear()  # a new second or a new key: the old entries are done with
+        _CONFIG_HASHES[key] = digest
+    return digest
+
+
+_CONFIG_HASHES: dict[tuple[Any, ...], bytes] = {}
+_CONFIG_HASHES_MAX = 256
+_STR_ONLY = {str}
+
+
+def _config_key(options: Mapping[str, Any], context: Any) -> tuple[Any, ...] | None:
+    if type(options) is not dict or not set(map(type, options.values())) <= _STR_ONLY:
+        return None
+    if type(context) is list and set(map(type, context)) <= _STR_ONLY:
+        context = ("[list]", *context)  # a tuple no string equals
+    elif type(context) is not str:
+        return None
+    if not set(map(type, options)) <= _STR_ONLY:
+        return None
+    return (context, *options.items())
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 def verify_proof(

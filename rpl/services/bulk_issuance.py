@@ -1,12 +1,16 @@
 """Bulk issuance of an organisation's roster claims: signed across processes, stored in batches.
 
-The parent reads confirmed, issuable roster claims a page at a time (keyset by claim id), draws
-their status-list indexes in bulk, and hands each page to a pool of signer processes; each worker
-unseals the organisation's key once, then builds, schema-checks (compiled, `rpl.fast_schema`),
-signs, verifies what it signed and serialises every credential of the page. The parent stores
-each signed page in ONE transaction (`tx.bulk.store_issued`): claims confirmed → issued by
-compare-and-set, credentials, `CredentialIssued` events, status allocations, and ONE audit entry
-`CredentialsIssued` with the sha256 of the page's "claim credential document-sha256" lines.
+The parent hands confirmed, issuable roster claims to a `PagePipeline` a page at a time (read
+keyset by claim id by `issue_roster`, or handed over by an import as each chunk commits), draws
+their status-list indexes in bulk, and gives each page to a pool of signer processes. Each
+signer unseals the organisation's key once, then for every claim of the page builds the
+credential, checks it against the compiled OB 3.0 schema (`rpl.fast_schema`; a failing one is
+never signed), signs it, checks the raw Ed25519 signature against the very bytes signed, and
+serialises it; the first credential of every page also goes through the whole Data Integrity
+verifier from its serialised bytes. The parent stores each signed page in ONE transaction
+(`tx.bulk.store_issued`): claims confirmed → issued by compare-and-set, credentials,
+`CredentialIssued` events, status allocations, and ONE audit entry `CredentialsIssued` with the
+sha256 of the page's "claim credential document-sha256" lines.
 
 Exactly-once is the database's: if any claim of a page was issued meanwhile or any index was
 taken, the page rolls back whole and is handed to `issuance.issue_credentials`, which stores
@@ -17,6 +21,7 @@ here: an organisation issuing a roster directly tells its people itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -24,16 +29,19 @@ import secrets
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from rpl import fast_schema
+from rpl.claim_details import ClaimDetails, ClaimKind, PartialDate, Skill
 from rpl.claims import Claim, ClaimState, Confirmation
-from rpl.credentials import build_achievement_credential
+from rpl.credentials import IssuerProfile, build_achievement_credential
 from rpl.errors import RplError
 from rpl.keys import SealedKey, open_sealed_key
 from rpl.mail import Mailer
@@ -49,8 +57,8 @@ from rpl.services.attestation import Urls
 from rpl.services.organisations import issuer_profile, organisation_did
 from rpl.services.ports import UowFactory
 from rpl.services.status import status_list_url, status_purpose
-from rpl.status import allocate_indexes, list_length, status_entry
-from rpl.storage.bulk import IssuedItem
+from rpl.status import StatusPurpose, allocate_indexes, list_length, status_entry
+from rpl.storage.bulk import IssuedItem, time_ordered_id
 from rpl.storage.codec import details_from_json
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError
 
@@ -71,16 +79,31 @@ class BulkReport:
 
 
 @dataclass
-class _SignerState:
+class SignerState:
+    """One process's signer: the organisation, its opened key and what every credential of the
+    run shares, worked out once."""
+
     org: Organisation
     public_url: str
     cryptosuite: str
     verification_method: str
     key: Any
     public_key: bytes
+    key_id: str = ""
+    issuer: IssuerProfile = field(init=False)
+    verifier: Ed25519PublicKey = field(init=False)
+    status_urls: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # What every credential of the run shares is worked out once, not once a row.
+        self.issuer = issuer_profile(self.public_url, self.org)
+        self.verifier = Ed25519PublicKey.from_public_bytes(self.public_key)
+        self.status_urls = {
+            p.value: status_list_url(self.public_url, self.org, p) for p in StatusPurpose
+        }
 
 
-_state: _SignerState | None = None
+_state: SignerState | None = None
 
 
 def init_signer(
@@ -90,75 +113,125 @@ def init_signer(
     global _state
     vm = f"{organisation_did(public_url, org)}#{sealed.key_id}"
     key = open_sealed_key(master_key, org.id, sealed)
-    _state = _SignerState(org, public_url, cryptosuite, vm, key, sealed.public_key)
+    _state = SignerState(org, public_url, cryptosuite, vm, key, sealed.public_key, sealed.key_id)
 
 
-# (claim id, details JSON, confirmed_by JSON, status entries)
-Job = tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]]]
-# (claim id, credential id, document) or (claim id, "", reason) when it could not be signed
-Signed = tuple[str, str, str]
+def use_signer(state: SignerState | None) -> None:
+    """Sign this process's pages with `state` (a worker that opens keys its own way)."""
+    global _state
+    _state = state
+
+
+def signer_state() -> SignerState | None:
+    return _state
+
+
+# (claim id, details JSON, confirmed_by JSON, status (purpose, index) pairs)
+Job = tuple[str, dict[str, Any], dict[str, Any], tuple[tuple[str, int], ...]]
+# (claim id, credential id, document, sha256 hex of the document), or
+# (claim id, "", reason, "") when it could not be signed
+Signed = tuple[str, str, str, str]
 
 
 def sign_page(jobs: Sequence[Job], now: datetime) -> list[Signed]:
     """Build, check, sign, verify and serialise each job's credential (in a signer process)."""
     if _state is None:
         raise RplError("init_signer was not called in this process")
+    st = _state
+    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    options = proof_options_map(
+        ProofOptions(st.verification_method, created=created), st.cryptosuite
+    )
     out: list[Signed] = []
-    for n, (claim_id, details, confirmed_by, entries) in enumerate(jobs):
+    for n, (claim_id, details, confirmed_by, status) in enumerate(jobs):
         try:
             credential_id, document = _sign_one(
-                _state, claim_id, details, confirmed_by, entries, now, full_check=n == 0
+                st, claim_id, details, confirmed_by, status, options, now, full_check=n == 0
             )
-        except RplError as err:
-            out.append((claim_id, "", str(err)))
+        except (RplError, ValueError, KeyError, TypeError) as err:  # this row; never the page
+            out.append((claim_id, "", str(err) or type(err).__name__, ""))
             continue
-        out.append((claim_id, credential_id, document))
+        digest = hashlib.sha256(document).hexdigest()  # for the page's audit entry
+        out.append((claim_id, credential_id, document.decode(), digest))
     return out
 
 
 def _sign_one(
-    st: _SignerState,
+    st: SignerState,
     claim_id: str,
     details: dict[str, Any],
     confirmed_by: dict[str, Any],
-    entries: list[dict[str, Any]],
+    status: tuple[tuple[str, int], ...],
+    options: dict[str, Any],
     now: datetime,
     full_check: bool = False,
-) -> tuple[str, str]:
+) -> tuple[str, bytes]:
     by = Confirmation(
         confirmed_by["attester_email"],
         confirmed_by["attester_role"],
         datetime.fromisoformat(confirmed_by["at"]),
     )
-    claim = Claim(claim_id, details_from_json(details), ClaimState.CONFIRMED, (), confirmed_by=by)
-    credential_id = str(uuid.uuid4())
+    claim = Claim(claim_id, _details(details), ClaimState.CONFIRMED, (), confirmed_by=by)
+    credential_id = time_ordered_id()  # index-friendly: see `time_ordered_id`
     unsigned = build_achievement_credential(
         claim,
-        issuer_profile(st.public_url, st.org),
+        st.issuer,
         Urls(st.public_url).credential(credential_id),
         f"urn:uuid:{uuid.uuid4()}",
         secrets.token_hex(16),
         now,
     )
+    entries = [status_entry(st.status_urls[p], StatusPurpose(p), i) for p, i in status]
     if entries:
-        unsigned["credentialStatus"] = entries[0] if len(entries) == 1 else list(entries)
+        unsigned["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+    # Every credential gets the whole compiled OB 3.0 schema check (~30 µs): rows come from
+    # people's spreadsheets, so no part of the document is taken as valid by construction.
     fast_schema.ensure_valid_achievement_credential(unsigned)  # a failing one is never signed
-    # The suite's own Create/Verify Proof (§3.x.1, §3.x.2), not `add_proof`: that deep-copies a
-    # document we built ourselves a moment ago, which cost as much as signing it.
+    # The suite's own Create Proof (§3.x.1), not `add_proof`: that deep-copies a document built
+    # here a moment ago, which cost as much as signing it.
     suite = instantiate_cryptosuite(st.cryptosuite)
-    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    options = proof_options_map(
-        ProofOptions(st.verification_method, created=created), st.cryptosuite
-    )
-    proof = suite.create_proof(unsigned, options, st.key)
-    if not suite.verify_proof(unsigned, proof, st.public_key).verified:
+    made = suite.create_proof_and_hash(unsigned, options, st.key)
+    # Verify before store, every signature: the raw Ed25519 check of the very bytes signed (a
+    # fault while signing, or a key that is not the organisation's, fails here; a faulty
+    # deterministic signature must never leave, it can leak the key). Canonicalizing again and
+    # decoding the proofValue would only repeat what was just done.
+    try:
+        st.verifier.verify(made.signature, made.hash_data)
+    except InvalidSignature as err:
+        raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signature fails") from err
+    unsigned["proof"] = made.proof
+    document = orjson.dumps(unsigned, option=orjson.OPT_INDENT_2)
+    if full_check:
+        _check_stored_form(st, claim_id, document)
+    return credential_id, document
+
+
+def _check_stored_form(st: SignerState, claim_id: str, document: bytes) -> None:
+    """The first credential of every page, as it will be stored, through the whole Data
+    Integrity verification: parsed back from its bytes, structure, purpose, method, the suite's
+    own Verify Proof with its canonicalization. Catches what the raw check cannot see (a
+    proofValue or serialization that does not carry the signature), for every page."""
+    checks = verify_proof(orjson.loads(document), lambda vm: st.public_key)
+    if not checks or not all(c.verified for c in checks):
         raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signed credential fails")
-    signed = {**unsigned, "proof": proof}
-    if full_check:  # the whole Data Integrity check, once a page: structure, purpose, method
-        checks = verify_proof(signed, lambda vm: st.public_key)
-        if not checks or not all(c.verified for c in checks):
-            raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signed credential fails")
-    return credential_id, orjson.dumps(signed, option=orjson.OPT_INDENT_2).decode()
+
+
+@functools.lru_cache(maxsize=8192)
+def _date(text: str) -> PartialDate:
+    return PartialDate.parse(text)  # immutable; a roster has few distinct dates
+
+
+def _details(data: dict[str, Any]) -> ClaimDetails:
+    """`codec.details_from_json` for a roster claim (no evidence), dates parsed once a run."""
+    if data.get("evidence"):
+        return details_from_json(data)
+    values = dict(data)
+    values["kind"] = ClaimKind(values["kind"])
+    values["start"] = _date(values["start"])
+    values["end"] = _date(values["end"]) if values.get("end") else None
+    values["skills"] = tuple(Skill(**s) for s in values.get("skills", ()))
+    values["evidence"] = ()
+    return ClaimDetails(**values)
 
 
 # --- status indexes, drawn in bulk ----------------------------------------------------------
@@ -170,21 +243,20 @@ class BulkStatusAllocator:
     query per draw. Another run's draws are not seen: the unique key catches those, and the
     page falls back to one-by-one storing."""
 
-    public_url: str
-    org: Organisation
     taken: dict[str, set[int]]
     rng: Any = field(default_factory=lambda: secrets.SystemRandom())
 
-    def draw(self) -> tuple[tuple[tuple[str, int], ...], list[dict[str, Any]]]:
-        allocations, entries = [], []
+    def draw(self, count: int) -> list[tuple[tuple[str, int], ...]]:
+        """(purpose, index) pairs for `count` credentials: each list is drawn over its length
+        once these are taken (at most half full), all at once."""
+        per_purpose = []
         for purpose, used in self.taken.items():
-            length = list_length(len(used) + 1)
-            [index] = allocate_indexes(self.rng, length, used, 1)
-            used.add(index)
-            allocations.append((purpose, index))
-            url = status_list_url(self.public_url, self.org, status_purpose(purpose))
-            entries.append(status_entry(url, status_purpose(purpose), index))
-        return tuple(allocations), entries
+            length = list_length(len(used) + count)
+            indexes = allocate_indexes(self.rng, length, used, count)
+            used.update(indexes)
+            name = status_purpose(purpose).value
+            per_purpose.append([(name, index) for index in indexes])
+        return list(zip(*per_purpose, strict=True)) if per_purpose else [()] * count
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -221,6 +293,79 @@ def signer_pool(
     )
 
 
+_InFlight = tuple[list[Job], Any]  # the jobs, and their signed page or its future
+
+
+class PagePipeline:
+    """Claims in, pages signed by the pool while the caller goes on, pages stored in order.
+
+    `submit` hands claims over in pages and stores the oldest signed pages once enough are in
+    flight (two per signer: one signing, one waiting); `finish` stores the rest. The caller may
+    be `issue_roster` reading pages from the database, or an import handing over each chunk's
+    new claims as it commits them, so signing overlaps importing.
+    """
+
+    def __init__(self, run: BulkIssue, org_id: str, now: datetime) -> None:
+        global _state
+        self.run, self.now, self.report = run, now, BulkReport()
+        with run.uow() as tx:
+            self.org = tx.orgs.get(org_id)
+            sealed = tx.orgs.active_key(org_id)
+            taken = {p: tx.bulk.allocated_indexes(org_id, p) for p in run.policy.status_purposes}
+        self.vm = f"{organisation_did(run.urls.public_url, self.org)}#{sealed.key_id}"
+        if run.pool is None:  # in this process, with whatever signer the keyring opens (KMS too)
+            signer = run.keyring.signer(run.urls.public_url, self.org, sealed)
+            _state = SignerState(
+                self.org,
+                run.urls.public_url,
+                run.policy.cryptosuite,
+                signer.verification_method,
+                signer,
+                sealed.public_key,
+                sealed.key_id,
+            )
+        self.key_id = sealed.key_id
+        self.allocator = BulkStatusAllocator(taken)
+        self.in_flight: deque[_InFlight] = deque()
+        self.depth = 2 * max(1, getattr(run.pool, "_max_workers", 1))
+
+    def submit(self, claims: Sequence[Any], progress: Callable[[int], None] | None = None) -> None:
+        """Sign `claims` (each with `id`, `details`, `confirmed_by`), storing as pages finish."""
+        size = self.run.page_size
+        for start in range(0, len(claims), size):
+            page = claims[start : start + size]
+            status = self.allocator.draw(len(page))
+            jobs = [
+                (c.id, c.details, c.confirmed_by, drawn)
+                for c, drawn in zip(page, status, strict=True)
+            ]
+            pool = self.run.pool
+            done = pool.submit(sign_page, jobs, self.now) if pool else sign_page(jobs, self.now)
+            self.in_flight.append((jobs, done))
+            while self.in_flight and (
+                len(self.in_flight) >= self.depth or _finished(self.in_flight[0][1])
+            ):
+                self._store_oldest(progress)
+
+    def finish(self, progress: Callable[[int], None] | None = None) -> BulkReport:
+        while self.in_flight:
+            self._store_oldest(progress)
+        return self.report
+
+    def _store_oldest(self, progress: Callable[[int], None] | None) -> None:
+        jobs, done = self.in_flight.popleft()
+        signed = done if isinstance(done, list) else done.result()
+        _store_page(self.run, self.org, self.vm, jobs, signed, self.now, self.report)
+        if progress:
+            progress(self.report.issued)
+
+
+def _finished(done: Any) -> bool:
+    """Whether a page is signed: a list is (signed here); a future (of a process pool, or any
+    with `done()` and `result()`, e.g. a Dask task's) says so."""
+    return isinstance(done, list) or bool(done.done())
+
+
 def issue_roster(
     run: BulkIssue,
     org_id: str,
@@ -229,52 +374,20 @@ def issue_roster(
     progress: Callable[[int], None] | None = None,
 ) -> BulkReport:
     """Issue up to `limit` (all if None) of `org_id`'s confirmed, issuable roster claims."""
-    report = BulkReport()
-    with run.uow() as tx:
-        org = tx.orgs.get(org_id)
-        sealed = tx.orgs.active_key(org_id)
-        taken = {p: tx.bulk.allocated_indexes(org_id, p) for p in run.policy.status_purposes}
     if run.policy.cryptosuite not in DATA_INTEGRITY_SUITES:
         return _one_by_one(run, org_id, now, limit, progress)
-    if run.pool is None:  # in this process, with whatever signer the keyring opens (KMS too)
-        global _state
-        signer = run.keyring.signer(run.urls.public_url, org, sealed)
-        _state = _SignerState(
-            org,
-            run.urls.public_url,
-            run.policy.cryptosuite,
-            signer.verification_method,
-            signer,
-            sealed.public_key,
-        )
-    allocator = BulkStatusAllocator(run.urls.public_url, org, taken)
-    vm = f"{organisation_did(run.urls.public_url, org)}#{sealed.key_id}"
-    in_flight: deque[
-        tuple[list[Job], list[tuple[tuple[str, int], ...]], Future[list[Signed]] | list[Signed]]
-    ] = deque()
-    depth = 2 * max(1, getattr(run.pool, "_max_workers", 1))
+    pipeline = PagePipeline(run, org_id, now)
     after, left = "", limit
-    while True:
-        page_size = run.page_size if left is None else min(run.page_size, left)
-        page = [] if page_size <= 0 else _page(run, org_id, after, page_size)
-        if page:
-            after = page[-1].id
-            left = None if left is None else left - len(page)
-            jobs, status = [], []
-            for c in page:
-                allocations, entries = allocator.draw()
-                jobs.append((c.id, c.details, c.confirmed_by, entries))
-                status.append(allocations)
-            done = run.pool.submit(sign_page, jobs, now) if run.pool else sign_page(jobs, now)
-            in_flight.append((jobs, status, done))
-        while in_flight and (len(in_flight) >= depth or not page):
-            jobs, status, done = in_flight.popleft()
-            signed = done.result() if isinstance(done, Future) else done
-            _store_page(run, org, vm, jobs, status, signed, now, report)
-            if progress:
-                progress(report.issued)
-        if not page and not in_flight:
-            return report
+    while left is None or left > 0:
+        page = _page(
+            run, org_id, after, run.page_size if left is None else min(run.page_size, left)
+        )
+        if not page:
+            break
+        after = page[-1].id
+        left = None if left is None else left - len(page)
+        pipeline.submit(page, progress)
+    return pipeline.finish(progress)
 
 
 def _one_by_one(
@@ -311,28 +424,29 @@ def _store_page(
     org: Organisation,
     vm: str,
     jobs: list[Job],
-    status: list[tuple[tuple[str, int], ...]],
     signed: list[Signed],
     now: datetime,
     report: BulkReport,
 ) -> None:
     report.pages += 1
     items: list[IssuedItem] = []
-    for (claim_id, credential_id, document), allocations in zip(signed, status, strict=True):
+    digests: list[str] = []
+    for (claim_id, credential_id, document, digest), job in zip(signed, jobs, strict=True):
         if not credential_id:
             report.failed[claim_id] = document
             continue
         items.append(
             IssuedItem(
-                claim_id, credential_id, org.id, run.policy.cryptosuite, vm, document, allocations
+                claim_id, credential_id, org.id, run.policy.cryptosuite, vm, document, job[3]
             )
         )
+        digests.append(digest)
     if not items:
         return
     try:
         with run.uow() as tx:
             tx.bulk.store_issued(items, now)
-            tx.audit.append(*_page_audit(org, items), now)
+            tx.audit.append(*_page_audit(org, items, digests), now)
             tx.commit()
         report.issued += len(items)
     except (ConcurrentUpdateError, DuplicateError) as err:
@@ -346,11 +460,12 @@ def _store_page(
 
 
 def _page_audit(
-    org: Organisation, items: Sequence[IssuedItem]
+    org: Organisation, items: Sequence[IssuedItem], digests: Sequence[str]
 ) -> tuple[str, str, str, dict[str, Any]]:
+    """One entry for the page: the sha256 of its "claim credential document-sha256" lines."""
     lines = "".join(
-        f"{i.claim_id} {i.credential_id} {hashlib.sha256(i.document.encode()).hexdigest()}\n"
-        for i in items
+        f"{i.claim_id} {i.credential_id} {digest}\n"
+        for i, digest in zip(items, digests, strict=True)
     )
     data = {
         "credentials": len(items),

@@ -32,7 +32,7 @@ from rpl.dids import DidResolver
 from rpl.errors import RplError
 from rpl.services.ports import UowFactory
 from rpl.status import StatusListFetcher
-from rpl.storage.credit import StoredCrosswalk
+from rpl.storage.credit import StoredCrosswalk, UnknownCreditRequestError
 from rpl.tokens import hash_token, new_token
 from rpl.verify import verify_credential
 
@@ -107,6 +107,10 @@ class SubmitBundle:
     held: tuple[str, ...] = ()  # credential ids or /my/<token> links of records held here
     external: tuple[tuple[str, str, bytes], ...] = ()  # (source, label, content) uploads/pastes
     learner_did: str | None = None
+    # The signed-in account submitting it (its address): the request is then the account's, and
+    # `chosen` may name credentials issued on that account's claims.
+    holder_email: str | None = None
+    chosen: tuple[str, ...] = ()  # credential ids the account picked from its own records
 
 
 def _held_item(tx: Any, ref: str, position: int) -> BundleItem:
@@ -124,9 +128,24 @@ def _held_item(tx: Any, ref: str, position: int) -> BundleItem:
     return BundleItem(f"item-{position}", "rpl", str(name), stored.document)
 
 
+def _own_item(tx: Any, credential_id: str, email: str | None, position: int) -> BundleItem:
+    """A credential the account picked from its records: issued on a claim filed with its address."""
+    stored = tx.credentials.get(credential_id)
+    claim = tx.claims.get(stored.claim_id) if stored is not None else None
+    if claim is None or email is None or claim.details.claimant_email.strip().lower() != email:
+        raise BundleItemError(f"{credential_id!r} is not one of your records")
+    name = json.loads(stored.document).get("name") or stored.id
+    return BundleItem(f"item-{position}", "rpl", str(name), stored.document)
+
+
 def _items(tx: Any, command: SubmitBundle) -> tuple[list[BundleItem], dict[str, list[str]]]:
     items: list[BundleItem] = []
     problems: dict[str, list[str]] = {}
+    for credential_id in dict.fromkeys(command.chosen):
+        try:
+            items.append(_own_item(tx, credential_id, command.holder_email, len(items) + 1))
+        except RplError as err:
+            problems.setdefault("chosen", []).append(str(err))
     for ref in command.held:
         try:
             items.append(_held_item(tx, ref, len(items) + 1))
@@ -170,7 +189,7 @@ def submit_bundle(uow: UowFactory, command: SubmitBundle, now: datetime) -> tupl
             problems["crosswalk_id"] = [f"no published crosswalk {command.crosswalk_id!r}"]
         items, item_problems = _items(tx, command)
         problems |= item_problems
-        if not items and "held" not in problems:
+        if not items and not problems.keys() & {"held", "chosen"}:
             problems["files"] = ["add at least one record"]
         if len(items) > bundle.MAX_ITEMS:
             problems["files"] = [f"at most {bundle.MAX_ITEMS} records in one bundle"]
@@ -189,14 +208,20 @@ def submit_bundle(uow: UowFactory, command: SubmitBundle, now: datetime) -> tupl
             items=tuple(i.to_json() for i in items),
             events=(
                 CreditEvent(
-                    "CreditRequested", "holder", now, None, "submitted", None, {"items": len(items)}
+                    "CreditRequested", _holder(command), now, None, "submitted", None,
+                    {"items": len(items)},
                 ),
             ),
-        )
+            holder_email=command.holder_email,
+        )  # fmt: skip
         tx.credit.add(request, hash_token(token), now)
         _audit(tx, request, now)
         tx.commit()
     return request.id, token
+
+
+def _holder(command: SubmitBundle) -> str:
+    return f"claimant:{command.holder_email}" if command.holder_email else "holder"
 
 
 def _audit(tx: Any, request: CreditRequest, now: datetime) -> None:
@@ -272,12 +297,27 @@ def evaluate_credit(
 # --- the assessor ---------------------------------------------------------------------------------
 
 
+def _of(tx: Any, request_id: str, organisation_id: str | None) -> CreditRequest:
+    """The request, if it was made to `organisation_id` (when given): another organisation's
+    request is, to its assessors, a request that does not exist."""
+    request: CreditRequest = tx.credit.get(request_id)
+    if organisation_id is not None and request.organisation_id != organisation_id:
+        raise UnknownCreditRequestError(f"no credit request with id {request_id!r}")
+    return request
+
+
 def adjust_credit(
-    uow: UowFactory, request_id: str, adjustment: Adjustment, actor: str, now: datetime
+    uow: UowFactory,
+    request_id: str,
+    adjustment: Adjustment,
+    actor: str,
+    now: datetime,
+    organisation_id: str | None = None,
 ) -> CreditRequest:
-    """Add or remove a course's credit, with a reason; the request still awaits acceptance."""
+    """Add or remove a course's credit, with a reason; the request still awaits acceptance.
+    With `organisation_id`, only a request made to that organisation is found."""
     with uow() as tx:
-        request = tx.credit.get(request_id)
+        request = _of(tx, request_id, organisation_id)
         crosswalk = load_crosswalk(tx, request.crosswalk_id, request.crosswalk_version)
         adjustment = replace(adjustment, by=actor)
         check_adjustment(crosswalk, adjustment, [i["id"] for i in request.items])
@@ -298,15 +338,22 @@ def adjust_credit(
 
 
 def decide_credit(
-    uow: UowFactory, request_id: str, accept: bool, actor: str, reason: str, now: datetime
+    uow: UowFactory,
+    request_id: str,
+    accept: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+    organisation_id: str | None = None,
 ) -> CreditRequest:
-    """Accept (then `issue_credit` may run) or reject the proposal as adjusted."""
+    """Accept (then `issue_credit` may run) or reject the proposal as adjusted.
+    With `organisation_id`, only a request made to that organisation is found."""
     if not accept and not reason.strip():
         raise InvalidBundleError({"reason": ["say why the request is rejected"]})
     action = CreditAction.ACCEPT if accept else CreditAction.REJECT
     kind = "CreditAccepted" if accept else "CreditRejected"
     with uow() as tx:
-        request = tx.credit.get(request_id)
+        request = _of(tx, request_id, organisation_id)
         updated = _moved(request, action, kind, actor, now, reason=reason.strip() or None)
         tx.credit.save(updated, now)
         _audit(tx, updated, now)
@@ -345,13 +392,38 @@ def credit_for_holder(uow: UowFactory, token: str) -> CreditView:
         return _view(tx, tx.credit.by_token(hash_token(token)))
 
 
-def credit_for_assessor(uow: UowFactory, request_id: str) -> CreditView:
+def credit_for_assessor(
+    uow: UowFactory, request_id: str, organisation_id: str | None = None
+) -> CreditView:
+    """A request as its assessors see it; with `organisation_id`, only one made to it."""
     with uow() as tx:
-        return _view(tx, tx.credit.get(request_id))
+        return _view(tx, _of(tx, request_id, organisation_id))
+
+
+def credit_for_account(uow: UowFactory, request_id: str, email: str) -> CreditView:
+    """A request as the account that submitted it sees it; anyone else's is not found."""
+    with uow() as tx:
+        request = tx.credit.get(request_id)
+        if request.holder_email is None or request.holder_email != email:
+            raise UnknownCreditRequestError(f"no credit request with id {request_id!r}")
+        return _view(tx, request)
+
+
+def requests_of_account(uow: UowFactory, email: str) -> list[CreditRequest]:
+    """The requests an account submitted, newest first."""
+    with uow() as tx:
+        return [tx.credit.get(i) for i in tx.credit.ids_for_holder(email)]
 
 
 def assessor_queue(
-    uow: UowFactory, states: Sequence[CreditState] = (CreditState.AWAITING_ASSESSOR,)
+    uow: UowFactory,
+    states: Sequence[CreditState] = (CreditState.AWAITING_ASSESSOR,),
+    organisation_id: str | None = None,
 ) -> list[CreditRequest]:
+    """Requests in `states` (those made to `organisation_id`, when given), oldest first."""
     with uow() as tx:
-        return [tx.credit.get(i) for state in states for i in tx.credit.ids_in_state(state)]
+        return [
+            tx.credit.get(i)
+            for state in states
+            for i in tx.credit.ids_in_state(state, organisation_id=organisation_id)
+        ]

@@ -5,6 +5,11 @@ Record intent, check, sign, verify what was signed, store: every document is che
 1EdTech schema before signing and verified after; the awards, the transcript and the move to
 `issued` are one transaction with compare-and-set on the request, and awards have a unique
 (request, course), so a retried run stores nothing twice.
+
+Each course credential and the transcript carry a BitstringStatusListEntry in the institution's
+lists, drawn exactly as for a claim's credential (`StatusAllocator`, the purposes of the
+`IssuePolicy`) and recorded in the same transaction as the awards; revoking one is
+`revoke_award`.
 """
 
 from __future__ import annotations
@@ -37,9 +42,18 @@ from rpl.organisations import Organisation
 from rpl.proofs.dataintegrity import ProofOptions, add_proof, verify_proof
 from rpl.schema import ensure_valid_achievement_credential
 from rpl.services.credit import SYSTEM, load_crosswalk
-from rpl.services.issuance import Keyring
+from rpl.services.issuance import IssuePolicy, Keyring
 from rpl.services.organisations import issuer_profile
 from rpl.services.ports import UowFactory
+from rpl.services.status import StatusAllocator
+from rpl.storage.status import Allocation
+from rpl.storage.unit_of_work import DuplicateError
+
+# Status indexes are drawn at random: two runs drawing the same one is a one-in-a-hundred-thousand
+# event, so a third collision in a row means something else is wrong.
+_ATTEMPTS = 3
+# One draw of status entries: the indexes (stored with the credential) and the entries (signed in).
+_Draw = tuple[tuple[Allocation, ...], list[dict[str, Any]]]
 
 
 class TranscriptNotVerifiedError(RplError):
@@ -131,24 +145,57 @@ def issue_credit(
     uow: UowFactory,
     keyring: Keyring,
     public_url: str,
-    cryptosuite: str,
+    policy: IssuePolicy,
     request_id: str,
     now: datetime,
 ) -> bool:
     """Issue the credentials and the transcript of an accepted request; False if already issued."""
-    with uow() as tx:
-        request = tx.credit.get(request_id)
-        if request.state is not CreditState.ACCEPTED:
-            if request.state is CreditState.ISSUED:
-                return False
-            next_state(request.id, request.state, CreditAction.ISSUE)  # raises: not accepted
-        crosswalk = load_crosswalk(tx, request.crosswalk_id, request.crosswalk_version)
-        org = tx.orgs.get(request.organisation_id)
-        sealed = tx.orgs.active_key(org.id)
-        signer = keyring.signer(public_url, org, sealed)
-    signing = _Signing(signer, sealed.public_key, cryptosuite, now)
-    awards, transcript = _build(public_url, org, crosswalk, request, signing)
-    return _store(uow, request_id, awards, transcript, now)
+    for attempt in range(1, _ATTEMPTS + 1):
+        with uow() as tx:
+            request = tx.credit.get(request_id)
+            if request.state is not CreditState.ACCEPTED:
+                if request.state is CreditState.ISSUED:
+                    return False
+                next_state(request.id, request.state, CreditAction.ISSUE)  # raises: not accepted
+            crosswalk = load_crosswalk(tx, request.crosswalk_id, request.crosswalk_version)
+            org = tx.orgs.get(request.organisation_id)
+            sealed = tx.orgs.active_key(org.id)
+            signer = keyring.signer(public_url, org, sealed)
+            draws = _draw_status(tx, public_url, policy, org, crosswalk, request)
+        signing = _Signing(signer, sealed.public_key, policy.cryptosuite, now)
+        awards, transcript = _build(public_url, org, crosswalk, request, signing, draws)
+        try:
+            return _store(uow, request_id, awards, transcript, draws, now)
+        except DuplicateError:  # another run took one of the indexes meanwhile: draw again
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _draw_status(
+    tx: Any,
+    public_url: str,
+    policy: IssuePolicy,
+    org: Organisation,
+    crosswalk: Crosswalk,
+    request: CreditRequest,
+) -> list[_Draw]:
+    """Status entries for each course credential, then one for the transcript."""
+    allocator = StatusAllocator(public_url, purposes=policy.status_purposes)
+    grants = final_grants(
+        crosswalk,
+        Proposal.from_json(request.proposal or {}),
+        [Adjustment.from_json(a) for a in request.adjustments],
+    )
+    return [allocator.draw(tx, org) for _ in range(len(grants) + 1)]
+
+
+def _with_status(document: dict[str, Any], entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """OB 3.0 and CLR 2.0 allow one `credentialStatus`; several (suspension too) go as a list."""
+    if not entries:
+        return document
+    status: Any = dict(entries[0]) if len(entries) == 1 else [dict(e) for e in entries]
+    return {**document, "credentialStatus": status}
 
 
 def _store(
@@ -156,6 +203,7 @@ def _store(
     request_id: str,
     awards: Sequence[tuple[str, dict[str, Any]]],
     transcript: dict[str, Any],
+    draws: Sequence[_Draw],
     now: datetime,
 ) -> bool:
     """Awards, transcript and the move to `issued` in one transaction; False if another run
@@ -172,6 +220,10 @@ def _store(
                 json.dumps(credential, ensure_ascii=False),
                 now,
             )
+        signed_ids = [c["id"] for _, c in awards] + [transcript["id"]]
+        for credential_id, (allocations, _) in zip(signed_ids, draws, strict=True):
+            for allocation in allocations:
+                tx.status.allocate(allocation, credential_id)  # DuplicateError: index taken
         text = json.dumps(transcript, ensure_ascii=False, indent=2)
         data = {"transcript": transcript["id"], "courses": [c for c, _ in awards]}
         event = CreditEvent(
@@ -197,6 +249,7 @@ def _build(
     crosswalk: Crosswalk,
     request: CreditRequest,
     signing: _Signing,
+    draws: Sequence[_Draw],
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
     items = {i["id"]: BundleItem.from_json(i) for i in request.items}
     proposal = Proposal.from_json(request.proposal or {})
@@ -207,9 +260,12 @@ def _build(
     institution = issuer_profile(public_url, org)
     learner = Learner(**request.learner)
     awards = []
-    for grant in grants:
-        unsigned = clr.build_course_credential(
-            grant, institution, learner, f"urn:uuid:{uuid.uuid4()}", signing.now
+    for grant, (_, entries) in zip(grants, draws, strict=False):
+        unsigned = _with_status(
+            clr.build_course_credential(
+                grant, institution, learner, f"urn:uuid:{uuid.uuid4()}", signing.now
+            ),
+            entries,
         )
         ensure_valid_achievement_credential(unsigned)
         awards.append((grant.code, signing.sign(unsigned)))
@@ -219,8 +275,9 @@ def _build(
         raise clr.TranscriptError(
             f"credit request {request.id!r} grants nothing: no transcript to issue"
         )
-    unsigned_clr = clr.build_clr(
-        institution, learner, f"urn:uuid:{uuid.uuid4()}", grants, held, signing.now
+    unsigned_clr = _with_status(
+        clr.build_clr(institution, learner, f"urn:uuid:{uuid.uuid4()}", grants, held, signing.now),
+        draws[-1][1],
     )
     clr.ensure_valid_clr(unsigned_clr)
     return awards, signing.sign(unsigned_clr)

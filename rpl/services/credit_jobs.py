@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rpl.services import credit, credit_issue, jobs
+from rpl.services.issuance import IssuePolicy
 
 
 def evaluate_credit(deps: Any, request_id: str) -> bool:
@@ -22,7 +23,7 @@ def issue_credit(deps: Any, request_id: str) -> bool:
         deps.uow,
         jobs.keyring(deps),
         deps.settings.public_url,
-        deps.settings.cryptosuite,
+        IssuePolicy(deps.settings.cryptosuite, deps.settings.status_purposes),
         request_id,
         deps.now(),
     )

@@ -22,9 +22,10 @@ from rpl import claims
 from rpl.claims import SYSTEM, ClaimState, IllegalTransitionError
 from rpl.errors import RplError
 from rpl.organisations import Organisation
+from rpl.services import credential_status
 from rpl.services.organisations import organisation_did
 from rpl.services.ports import UowFactory
-from rpl.services.status import StatusChange, StatusPublisher, change_status
+from rpl.services.status import StatusChange, StatusPublisher
 from rpl.signer import KeyStore, key_store_for
 from rpl.status import StatusPurpose
 from rpl.storage.unit_of_work import KeyRecord
@@ -169,7 +170,7 @@ def compromise_key(
             report.already_revoked.append(credential_id)
             continue
         try:
-            change_status(publisher, credential_id, revocation, actor, why, now)
+            credential_status.change(publisher, credential_id, revocation, actor, why, now)
         except IllegalTransitionError:  # revoked meanwhile by someone else
             report.already_revoked.append(credential_id)
         except RplError as err:
@@ -195,5 +196,7 @@ def _revoked(uow: UowFactory, credential_id: str) -> bool:
         stored = tx.credentials.get(credential_id)
         if stored is None:
             return False
+        if stored.claim_id is None:  # signed through the VC API: its own bits say
+            return credential_status.state_of(tx, stored) is ClaimState.REVOKED
         claim = tx.claims.get(stored.claim_id)
         return claim.credential_id != credential_id or claim.state is ClaimState.REVOKED

@@ -25,7 +25,8 @@ class UnknownCredentialError(RplError):
 class CredentialRecord:
     stored: StoredCredential
     document: dict[str, Any]
-    claim: Claim
+    # None for a credential signed through the VC API: no claim stands behind it.
+    claim: Claim | None
     organisation: Organisation
     # The credential that replaced this one after its signing key was compromised, if any.
     replaced_by: str | None = None
@@ -36,7 +37,7 @@ def get_credential(uow: UowFactory, credential_id: str) -> CredentialRecord:
         stored = tx.credentials.get(credential_id)
         if stored is None:
             raise UnknownCredentialError(f"no credential with id {credential_id!r}")
-        claim = tx.claims.get(stored.claim_id)
+        claim = tx.claims.get(stored.claim_id) if stored.claim_id else None
         org = tx.orgs.get(stored.organisation_id)
         replacement = tx.credentials.replacement(stored)
     document = secured_document(stored.document)

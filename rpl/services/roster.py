@@ -15,19 +15,20 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any, TextIO
 
-from rpl import roster
-from rpl.claims import ClaimKind
+from rpl import audit, claims, roster
+from rpl.claims import SYSTEM, Claim, ClaimKind
 from rpl.errors import RplError
 from rpl.mail import Mailer, Message
 from rpl.roster import RejectedRow, RosterOptions, RosterRow
 from rpl.services.attestation import Urls
 from rpl.services.ports import UowFactory
 from rpl.storage import codec
+from rpl.storage.bulk import time_ordered_id
 from rpl.storage.roster import RosterImport
 from rpl.storage.unit_of_work import DuplicateError, UnitOfWork
 from rpl.tokens import hash_token, new_token
@@ -61,12 +62,19 @@ class _Chunk:
     rows: list[RosterRow]
     rejected: list[RejectedRow]
     duplicates: int = 0
+    new_claims: list[dict[str, Any]] = field(default_factory=list)  # as stored, once committed
 
 
 def start_import(
-    uow: UowFactory, org_slug: str, request: ImportRequest, bytes_total: int, now: datetime
+    uow: UowFactory,
+    org_slug: str,
+    request: ImportRequest,
+    bytes_total: int,
+    now: datetime,
+    file_sha256: str | None = None,
 ) -> RosterImport:
-    """Record a new import of `org_slug` (status `importing`), before any row is read."""
+    """Record a new import of `org_slug` before any row is read: `importing`, or `queued` when
+    the file waits in the file store (`file_sha256`) for the job runner (`import_stored`)."""
     with uow() as tx:
         org = tx.orgs.by_slug(org_slug)
         record = RosterImport(
@@ -78,7 +86,7 @@ def start_import(
             attester_role=request.attester_role.strip() or ImportRequest.attester_role,
             default_kind=request.default_kind.value,
             direct=request.direct,
-            status="importing",
+            status="queued" if file_sha256 else "importing",
             message=None,
             bytes_total=bytes_total,
             bytes_read=0,
@@ -88,6 +96,7 @@ def start_import(
             rows_rejected=0,
             created_at=now,
             updated_at=now,
+            file_sha256=file_sha256,
         )
         tx.rosters.add_import(record)
         data = {"import": record.id, "file": record.filename, "direct": record.direct}
@@ -108,12 +117,14 @@ def import_rows(
     position: Callable[[], int] = lambda: 0,
     on_chunk: Callable[[RosterImport], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
+    on_claims: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> RosterImport:
     """Read every row of `stream` into `record`'s import; returns the import as it ends.
 
     A file that is not a roster at all (no header, a required column missing) ends the import
     as `failed` with the reason; a bad row is only rejected. `position` tells how many bytes were
-    read (for progress), `on_chunk` is called after each committed chunk.
+    read (for progress), `on_chunk` is called after each committed chunk, and `on_claims` with
+    the claims the chunk added (as table rows).
     """
     options = RosterOptions(
         record.organisation_id,
@@ -127,6 +138,8 @@ def import_rows(
             record = _store_chunk(uow, mailer, urls, record, options, chunk, position(), now)
             if on_chunk:
                 on_chunk(record)
+            if on_claims and chunk.new_claims:  # e.g. a bulk signer, while later rows import
+                on_claims(chunk.new_claims)
     except roster.RosterFormatError as err:
         return _finish(uow, record, "failed", now, str(err))
     return _finish(uow, record, "imported", now, None)
@@ -178,7 +191,7 @@ def _add_new_rows(
             chunk.duplicates += 1
             continue
         existing.add(row.key)
-        claim_id, token = str(uuid.uuid4()), new_token()
+        claim_id, token = time_ordered_id(), new_token()  # ids in order: bulk-friendly
         claim = roster.preconfirmed_claim(
             claim_id, row, options, record.uploaded_by, record.id, now
         )
@@ -204,6 +217,7 @@ def _add_new_rows(
         )
         added.append((row.key, claim_id))
         tokens.append((row, token))
+    chunk.new_claims = claims
     tx.rosters.add_rows(claims, events, entries)
     tx.rosters.add_rejections(record.id, ((r.line, r.cells, r.reason) for r in chunk.rejected))
     if added:
@@ -290,9 +304,24 @@ def _finish(
     return replace(record, **done, updated_at=now)  # type: ignore[arg-type]
 
 
-def set_status(uow: UowFactory, import_id: str, status: str, now: datetime) -> None:
+def set_status(
+    uow: UowFactory, import_id: str, status: str, now: datetime, message: str | None = None
+) -> None:
     with uow() as tx:
-        tx.rosters.update_import(import_id, now, status=status)
+        values = {"status": status} if message is None else {"status": status, "message": message}
+        tx.rosters.update_import(import_id, now, **values)
+        tx.commit()
+
+
+def fail_import(uow: UowFactory, import_id: str, reason: str, now: datetime) -> None:
+    """The background import could not finish: the page and the API show why. Rows already
+    stored stay (a re-upload of the same file adds only what is missing)."""
+    with uow() as tx:
+        tx.rosters.update_import(import_id, now, status="failed", message=reason[:500])
+        record = tx.rosters.get_import(import_id)
+        subject = f"organisation:{record.organisation_id}" if record else f"roster:{import_id}"
+        data = {"import": import_id, "reason": reason[:500]}
+        tx.audit.append("RosterImportFailed", SYSTEM, subject, data, now)
         tx.commit()
 
 
@@ -350,6 +379,35 @@ def accept(uow: UowFactory, runner: Any, token: str, now: datetime) -> bool:
         tx.commit()
     runner.issue_credentials([claim.id])
     return True
+
+
+def correct(
+    uow: UowFactory, runner: Any, token: str, changes: dict[str, Any], now: datetime
+) -> Claim:
+    """The person corrects their roster claim instead of accepting it as it stands.
+
+    The corrected claim is no longer pre-confirmed: it goes back to requested, and the
+    organisation's attester is asked to confirm the changed facts (`request_attestation`, then
+    the usual decision: confirm, amend or decline). Their answer counts as the person's
+    acceptance, so the roster entry is marked accepted now. The audit entry holds the original
+    and the corrected values.
+    """
+    with uow() as tx:
+        claim = tx.claims.by_token(hash_token(token))
+        if tx.rosters.entry_for_claim(claim.id) is None:
+            raise UnknownImportError("this link is not for a roster claim")
+        actor = claims.claimant_actor(claim.details.claimant_email)
+        corrected = claims.correct(claim, actor, changes, now)
+        if not tx.rosters.accept(claim.id, now):
+            raise claims.IllegalTransitionError(claim.id, claim.state, "correct after accepting")
+        tx.claims.save(corrected, now)
+        kind, who, subject, data = audit.claim_event(corrected)
+        event = corrected.events[-1].data
+        data = {**data, "original": event["original"], "amended": event["amended"]}
+        tx.audit.append(kind, who, subject, data, now)
+        tx.commit()
+    runner.request_attestation(claim.id)
+    return corrected
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ spawning processes and unsealing the key again.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -19,6 +20,7 @@ from rpl.services.bulk_issuance import BulkIssue, BulkReport
 from rpl.services.issuance import IssuePolicy
 from rpl.storage.roster import RosterImport
 
+log = logging.getLogger("rpl.roster")
 _pools: dict[tuple[str, str, str, int], ProcessPoolExecutor] = {}
 
 
@@ -106,6 +108,69 @@ def import_file(
         return roster.import_rows(
             deps.uow, deps.mailer, jobs.urls(deps), record, text, when, raw.tell, on_chunk
         )
+
+
+# An upload stored for the background import is read by these steps; `import_roster` (inline)
+# and the `import_roster` flow run them in this order.
+WAITING = ("queued", "importing")
+
+
+def import_stored(deps: jobs.Deps, import_id: str) -> RosterImport:
+    """Import the roster file an upload stored (by content hash) for `import_id`.
+
+    Safe to run again: an import that finished is returned as it is, and one interrupted while
+    importing reads the file again, skipping every row already stored (natural keys). A failure
+    to read the file at all ends the import as `failed` with the reason, shown on its page.
+    """
+    with deps.uow() as tx:
+        record = tx.rosters.get_import(import_id)
+    if record is None:
+        raise roster.UnknownImportError(f"no roster import {import_id!r}")
+    if record.status not in WAITING or record.file_sha256 is None:
+        return record
+    now = deps.now()
+    roster.set_status(deps.uow, import_id, "importing", now)
+    path = deps.files.path_for(record.file_sha256)  # type: ignore[attr-defined]
+    try:
+        with path.open("rb") as raw, _text(raw) as text:
+            return roster.import_rows(
+                deps.uow, deps.mailer, jobs.urls(deps), record, text, now, raw.tell
+            )
+    except Exception as err:  # the outer edge of a background job: record it, log, re-raise
+        log.exception("roster import %s failed", import_id)
+        roster.fail_import(deps.uow, import_id, f"the import stopped: {err}", deps.now())
+        raise
+
+
+def start_issuing(deps: jobs.Deps, record: RosterImport) -> bool:
+    """Mark a direct import that read its file as issuing; False if there is nothing to issue."""
+    if not (record.direct and record.status == "imported"):
+        return False
+    roster.set_status(deps.uow, record.id, "issuing", deps.now())
+    return True
+
+
+def finish(deps: jobs.Deps, import_id: str) -> None:
+    """The import is over: `done`, unless it failed meanwhile."""
+    with deps.uow() as tx:
+        record = tx.rosters.get_import(import_id)
+    if record is not None and record.status in ("imported", "issuing"):
+        roster.set_status(deps.uow, import_id, "done", deps.now())
+
+
+def import_roster(deps: jobs.Deps, import_id: str) -> RosterImport:
+    """The whole background job in this thread: import, issue when direct, finish."""
+    record = import_stored(deps, import_id)
+    if start_issuing(deps, record):
+        try:
+            issue_roster(deps, record.organisation_id)
+        except Exception as err:
+            log.exception("issuing roster import %s failed", import_id)
+            roster.fail_import(deps.uow, import_id, f"issuing stopped: {err}", deps.now())
+            raise
+    finish(deps, import_id)
+    with deps.uow() as tx:
+        return tx.rosters.get_import(import_id) or record
 
 
 def _text(raw: Any) -> Any:

@@ -25,6 +25,11 @@ class InlineRunner:
 
         roster_jobs.issue_roster(self.deps, org_id)
 
+    def import_roster(self, import_id: str) -> None:
+        from rpl.services import roster_jobs
+
+        roster_jobs.import_roster(self.deps, import_id)
+
     def sweep(self) -> None:
         jobs.sweep(self.deps)
 

@@ -120,6 +120,13 @@ class AccountRepository:
         row = self.session.exec(select(AccountRow).where(AccountRow.email == email)).first()
         return _account(row) if row else None
 
+    def rename(self, account_id: str, display_name: str) -> None:
+        self.session.execute(
+            update(AccountRow)
+            .where(col(AccountRow.id) == account_id)
+            .values(display_name=display_name)
+        )
+
     def add(self, account: Account) -> None:
         self.session.add(AccountRow(**account.__dict__))
         self.session.flush()

@@ -50,6 +50,8 @@ class CreditRequestRow(SQLModel, table=True):
     state: str = Field(index=True)
     version: int = 1  # compare-and-set guard
     holder_token_hash: str = Field(unique=True)
+    # The account that submitted it, when signed in (see `CreditRequest.holder_email`).
+    holder_email: str | None = Field(default=None, index=True)
     learner: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     items: list[Any] = Field(sa_column=Column(JSON, nullable=False))
     proposal: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
@@ -167,11 +169,22 @@ class CreditRepository:
             raise UnknownCreditRequestError("no credit request has this link")
         return self._load(row)
 
-    def ids_in_state(self, state: CreditState, limit: int = 500) -> list[str]:
+    def ids_in_state(
+        self, state: CreditState, limit: int = 500, organisation_id: str | None = None
+    ) -> list[str]:
+        """Oldest first; only `organisation_id`'s requests when it is given."""
+        query = select(CreditRequestRow.id).where(CreditRequestRow.state == state.value)
+        if organisation_id is not None:
+            query = query.where(CreditRequestRow.organisation_id == organisation_id)
+        rows = self.session.exec(query.order_by(col(CreditRequestRow.created_at)).limit(limit))
+        return list(rows)
+
+    def ids_for_holder(self, email: str, limit: int = 500) -> list[str]:
+        """The requests an account submitted, newest first."""
         rows = self.session.exec(
             select(CreditRequestRow.id)
-            .where(CreditRequestRow.state == state.value)
-            .order_by(col(CreditRequestRow.created_at))
+            .where(CreditRequestRow.holder_email == email)
+            .order_by(col(CreditRequestRow.created_at).desc())
             .limit(limit)
         )
         return list(rows)
@@ -214,6 +227,7 @@ class CreditRepository:
             transcript_id=row.transcript_id,
             transcript=row.transcript,
             created_at=_utc(row.created_at),
+            holder_email=row.holder_email,
             events=tuple(
                 CreditEvent(
                     e.kind, e.actor, _utc(e.at), e.from_state, e.to_state, e.reason, dict(e.data)
@@ -262,6 +276,22 @@ class CreditRepository:
         )
         return [(r.course, r.id, r.document) for r in rows]
 
+    def issued_for(self, credential_id: str) -> tuple[str, str] | None:
+        """(request id, organisation id) of the course credential or transcript with this id."""
+        award = self.session.exec(
+            select(CreditAwardRow.request_id, CreditRequestRow.organisation_id)
+            .join(CreditRequestRow, col(CreditRequestRow.id) == col(CreditAwardRow.request_id))
+            .where(CreditAwardRow.id == credential_id)
+        ).first()
+        if award is not None:
+            return award[0], award[1]
+        transcript = self.session.exec(
+            select(CreditRequestRow.id, CreditRequestRow.organisation_id).where(
+                CreditRequestRow.transcript_id == credential_id
+            )
+        ).first()
+        return (transcript[0], transcript[1]) if transcript else None
+
 
 def _request_values(request: CreditRequest) -> dict[str, Any]:
     return {
@@ -276,6 +306,7 @@ def _request_values(request: CreditRequest) -> dict[str, Any]:
         "adjustments": list(request.adjustments),
         "transcript_id": request.transcript_id,
         "transcript": request.transcript,
+        "holder_email": request.holder_email,
     }
 
 

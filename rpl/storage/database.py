@@ -22,6 +22,7 @@ from rpl.storage import (  # noqa: F401
     audit,
     credit,
     domain_proof,
+    holdings,
     intents,
     oid4vci,
     roster,

@@ -19,7 +19,8 @@ class IssuanceIntentRow(SQLModel, table=True):
     __tablename__ = "issuance_intent"
 
     credential_id: str = Field(primary_key=True)
-    claim_id: str = Field(foreign_key="claim.id", index=True)
+    # None for a credential signed through the VC API (no claim behind it).
+    claim_id: str | None = Field(default=None, foreign_key="claim.id", index=True)
     organisation_id: str = Field(foreign_key="organisation.id")
     verification_method: str
     # sha256 (hex) of the JCS form of the unsigned document: what the signature was to cover.
@@ -33,7 +34,7 @@ class IssuanceIntentRow(SQLModel, table=True):
 @dataclass(frozen=True)
 class Intent:
     credential_id: str
-    claim_id: str
+    claim_id: str | None
     organisation_id: str
     verification_method: str
     digest: str

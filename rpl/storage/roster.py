@@ -43,6 +43,8 @@ class RosterImportRow(SQLModel, table=True):
     rows_rejected: int = 0
     created_at: datetime
     updated_at: datetime
+    # The uploaded file in the file store, when the import runs in the background (0014).
+    file_sha256: str | None = None
 
 
 class RosterEntryRow(SQLModel, table=True):
@@ -87,6 +89,7 @@ class RosterImport:
     rows_rejected: int
     created_at: datetime
     updated_at: datetime
+    file_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,11 @@ class RosterRepository:
         """Claims, their events and their roster entries, as table rows, in three executemany."""
         if not claims:
             return
-        self.session.execute(insert(ClaimRow.__table__), list(claims))  # type: ignore[attr-defined]
-        self.session.execute(insert(ClaimEventRow.__table__), list(events))  # type: ignore[attr-defined]
-        self.session.execute(insert(RosterEntryRow.__table__), list(entries))  # type: ignore[attr-defined]
+        from rpl.storage.bulk import insert_many  # one statement per table, rows as they are
+
+        insert_many(self.session, ClaimRow.__table__, claims)  # type: ignore[attr-defined]
+        insert_many(self.session, ClaimEventRow.__table__, events)  # type: ignore[attr-defined]
+        insert_many(self.session, RosterEntryRow.__table__, entries)  # type: ignore[attr-defined]
 
     def add_rejections(
         self, import_id: str, rejected: Iterable[tuple[int, Sequence[str], str]]

@@ -43,7 +43,9 @@ class StatusAllocationRow(SQLModel, table=True):
     organisation_id: str = Field(foreign_key="organisation.id")
     purpose: str
     status_index: int
-    credential_id: str = Field(foreign_key="credential.id", index=True)
+    # A credential issued for a claim (`credential.id`) or for credit (`credit_award.id`, and the
+    # transcript's id): written in the transaction that stores that credential, hence no foreign key.
+    credential_id: str = Field(index=True)
 
 
 @dataclass(frozen=True)

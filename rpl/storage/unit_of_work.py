@@ -26,10 +26,15 @@ from rpl.storage.accounts import AccountRepository, MembershipRepository, Member
 from rpl.storage.audit import AuditRepository
 from rpl.storage.bulk import BulkRepository
 from rpl.storage.claim_index import ClaimIndex
+from rpl.storage.connections import ConnectionRepository
 from rpl.storage.credit import CreditRepository
 from rpl.storage.domain_proof import DomainRepository
+from rpl.storage.held_index import HoldingIndex
+from rpl.storage.holdings import HoldingRepository
 from rpl.storage.intents import IntentRepository
+from rpl.storage.oauth import OAuthRepository
 from rpl.storage.oid4vci import WalletGrantRepository
+from rpl.storage.passport import PassportRepository
 from rpl.storage.roster import RosterRepository
 from rpl.storage.securing import SecuringRepository
 from rpl.storage.status import StatusRepository
@@ -93,7 +98,7 @@ class KeyRecord:
 @dataclass(frozen=True)
 class StoredCredential:
     id: str
-    claim_id: str
+    claim_id: str | None  # None: signed through the VC API, no claim behind it
     organisation_id: str
     cryptosuite: str
     verification_method: str
@@ -126,7 +131,12 @@ class UnitOfWork:
         self.claim_index = ClaimIndex(self.session)
         self.domains = DomainRepository(self.session)
         self.intents = IntentRepository(self.session)
+        self.holdings = HoldingRepository(self.session)
         self.wallet_grants = WalletGrantRepository(self.session)
+        self.oauth = OAuthRepository(self.session)
+        self.connections = ConnectionRepository(self.session)
+        self.held_index = HoldingIndex(self.session)
+        self.passport = PassportRepository(self.session)
         self.sweep = SweepRepository(self.session)
         self.securing = SecuringRepository(self.session)
         return self
@@ -452,6 +462,8 @@ class CredentialRepository:
 
     def replacement(self, credential: StoredCredential) -> StoredCredential | None:
         """The credential that replaced this one (its claim's next generation), if any."""
+        if credential.claim_id is None:  # only claims are re-issued
+            return None
         row = self.session.exec(
             select(CredentialRow).where(
                 CredentialRow.claim_id == credential.claim_id,

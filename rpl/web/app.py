@@ -25,9 +25,15 @@ from rpl.web.routes import (
     status,
     vcapi,
 )
+from rpl.web.routes import archive as archive_routes
+from rpl.web.routes import connections as connection_routes
 from rpl.web.routes import credit as credit_routes
+from rpl.web.routes import credit_assess as credit_assess_routes
 from rpl.web.routes import domain as domain_routes
 from rpl.web.routes import members as member_routes
+from rpl.web.routes import oauth as oauth_routes
+from rpl.web.routes import obapi as obapi_routes
+from rpl.web.routes import passport as passport_routes
 from rpl.web.routes import printable as printable_routes
 from rpl.web.routes import rosters as roster_routes
 from rpl.web.security import BodySizeLimit, security_headers
@@ -69,6 +75,15 @@ def create_app(container: Any) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=limit)
     # printable before credentials: its /credentials/<id>.pdf must match first
     # Standards routers come before `credentials`: its /credentials/{id} would take their paths.
+    # passport first: its /my/passport must not be read as a claimant's /my/{token}.
+    app.include_router(passport_routes.router)
+    # and /my/export, /my/import, /my/clr.json likewise (the holder's archive)
+    app.include_router(archive_routes.router)
+    # and /my/apps (the holder's connected applications; the OB 3.0 API's OAuth server)
+    app.include_router(oauth_routes.router)
+    # and /my/connections (the holder's connections to other OB 3.0 providers)
+    app.include_router(connection_routes.router)
+    app.include_router(obapi_routes.router)
     routers = (orgs, claims, attest, printable_routes, vcapi, baked, oid4vci, credentials, api)
     for module in (*routers, status):
         app.include_router(module.router)
@@ -76,6 +91,7 @@ def create_app(container: Any) -> FastAPI:
     app.include_router(member_routes.router)
     app.include_router(roster_routes.router)
     app.include_router(credit_routes.router)
+    app.include_router(credit_assess_routes.router)
     app.include_router(domain_routes.router)
     app.state.limiter = limiter_for(container.settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

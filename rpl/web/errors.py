@@ -34,6 +34,7 @@ from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError, Unkn
 from rpl.web.deps import NotAuthorisedError
 from rpl.web.ratelimit import RateLimitedError
 from rpl.web.routes.credit_errors import CREDIT_STATUS
+from rpl.web.routes.passport_errors import PASSPORT_STATUS
 from rpl.web.security import CsrfError
 
 STATUS: dict[type[RplError], int] = {
@@ -72,6 +73,7 @@ STATUS: dict[type[RplError], int] = {
     UnknownApiTokenError: 404,
     SignInLinkError: 410,
     **CREDIT_STATUS,
+    **PASSPORT_STATUS,
 }
 # Titles of errors that share a status with another meaning (403 is also an expired form).
 ERROR_TITLES: dict[type[RplError], str] = {

@@ -119,3 +119,24 @@ def amendment_changes(form: Mapping[str, Any], current: ClaimDetails) -> dict[st
     if problems:
         raise InvalidClaimError(problems)
     return {k: v for k, v in proposed.items() if getattr(current, k) != v}
+
+
+def correction_changes(form: Mapping[str, Any], current: ClaimDetails) -> dict[str, Any]:
+    """The facts a person corrected on their roster claim (unchanged ones are left out).
+
+    Skills are names separated by `;`; a skill kept by name keeps its framework alignment.
+    """
+    problems: dict[str, list[str]] = {}
+    known = {s.name.casefold(): s for s in current.skills}
+    names = [n.strip() for n in _text(form, "skills").split(";") if n.strip()]
+    proposed: dict[str, Any] = {
+        "role": _text(form, "role") or current.role,
+        "start": read_date(_text(form, "start"), "start", problems, required=True),
+        "end": read_date(_text(form, "end"), "end", problems, required=False),
+        "hours": _number(_text(form, "hours"), "hours", problems),
+        "skills": tuple(known.get(n.casefold(), Skill(n)) for n in dict.fromkeys(names)),
+        "description": _text(form, "description"),
+    }
+    if problems:
+        raise InvalidClaimError(problems)
+    return {k: v for k, v in proposed.items() if getattr(current, k) != v}

@@ -65,6 +65,7 @@ def limiter_for(settings: Settings) -> RateLimiter:
             "sign-in": parse_rate("RPL_RATE_SIGN_IN", settings.rate_sign_in),
             "links": parse_rate("RPL_RATE_LINKS", settings.rate_links),
             "verify": parse_rate("RPL_RATE_VERIFY", settings.rate_verify),
+            "oauth": parse_rate("RPL_RATE_OAUTH", settings.rate_oauth),
         }
     )
 

@@ -92,13 +92,15 @@ def test_claim_confirm_and_read_the_credential_in_a_browser_without_javascript(
 
     visitor = browser.new_context(java_script_enabled=False, accept_downloads=True)
     _read_as_a_stranger(visitor.new_page(), credential_url, pages, "06-credential-public")
+    journey_mail = list(live_app.inbox.messages)  # the sign-in mail below is plain text only
+    _share_open_and_revoke(browser, live_app, pages, page, credential_url)
     for context in (claimant, attester, visitor):
         context.close()
-    for n, message in enumerate(live_app.inbox.messages):  # the emails are read in browsers too
+    for n, message in enumerate(journey_mail):  # the emails are read in browsers too
         pages.findings[f"email-{n}-{message['Subject'][:30]}"] = pages.check_html(
             html_part(message)
         )
-    assert len(live_app.inbox.messages) >= 4
+    assert len(journey_mail) >= 4
     serious = pages.serious()
     pages.close()
     assert serious == {}, serious
@@ -119,6 +121,74 @@ def _read_as_a_stranger(page: Any, credential_url: str, pages: Pages, name: str)
     reader = PdfReader(io.BytesIO(pdf))
     printed = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
     assert CLAIMANT in printed and credential_url in printed
+
+
+def _share_open_and_revoke(
+    browser: Any, app: LiveApp, pages: Pages, holder: Any, credential_url: str
+) -> None:
+    """The holder signs in, shares the record by link and publishes it on a profile; an employer
+    (a fresh browser) opens the link, reads it, downloads the PDF; once revoked, the link is refused."""
+    holder.goto(f"{app.url}/sign-in?next=/my/passport")
+    holder.get_by_label("Your email address").fill("zoe@example.net")
+    holder.get_by_role("button", name="Email me a sign-in link").click()
+    holder.wait_for_load_state()
+    [sign_in] = [
+        u for m in app.inbox.to("zoe@example.net") for u in text_links(m) if "/sign-in/" in u
+    ]
+    holder.goto(sign_in)
+    holder.get_by_role("button", name="Sign in").click()
+    holder.wait_for_load_state()
+    assert holder.url.endswith("/my/passport"), holder.url
+    assert "Registered Nurse at St Mary's Hospital" in holder.inner_text("main")
+    pages.record(holder, "07-passport")
+    holder.get_by_role("link", name="By skill").click()
+    holder.wait_for_load_state()
+    pages.record(holder, "08-passport-by-skill")
+    holder.get_by_label("Include in a new share link").first.check()
+    holder.get_by_label("What it is for (only you see this)").fill("For the clinic")
+    holder.get_by_label("Stops working after this many days").fill("30")
+    holder.get_by_role("button", name="Make the link").click()
+    holder.wait_for_load_state()
+    shared_url = holder.get_by_label("Link to share").input_value()
+    assert re.fullmatch(rf"{re.escape(app.url)}/shared/[A-Za-z0-9_-]+", shared_url), shared_url
+    pages.record(holder, "09-passport-link-made")
+
+    employer = browser.new_context(java_script_enabled=False, accept_downloads=True)
+    reader = employer.new_page()
+    reader.goto(shared_url)
+    text = reader.inner_text("main")
+    assert f"Records shared by {CLAIMANT}" in text
+    assert "Genuine: this credential verifies now" in text
+    assert "Registered Nurse at St Mary's Hospital" in text and "through its HR Manager" in text
+    pages.record(reader, "10-shared-link")
+    with reader.expect_download() as download:
+        reader.get_by_role("link", name="PDF for A4 paper").click()
+    printed = " ".join(
+        " ".join(p.extract_text().split())
+        for p in PdfReader(io.BytesIO(Path(download.value.path()).read_bytes())).pages
+    )
+    assert CLAIMANT in printed and credential_url in printed
+
+    holder.goto(f"{app.url}/my/passport")
+    assert "1 time" in holder.inner_text("#links")
+    holder.get_by_role("button", name="Revoke the link For the clinic").click()
+    holder.wait_for_load_state()
+    assert "Revoked" in holder.inner_text("#links")
+    refused = reader.goto(shared_url)
+    assert refused is not None and refused.status == 410
+    assert "This link no longer works" in reader.inner_text("main")
+    assert "Registered Nurse" not in reader.content()
+    pages.record(reader, "11-shared-link-revoked")
+
+    holder.get_by_label("Your address: /people/…").fill("zoe-okafor")
+    holder.locator("#profile").get_by_label("Registered Nurse at St Mary's Hospital").check()
+    holder.get_by_label("Publish the profile (untick to take it down)").check()
+    holder.get_by_role("button", name="Save the profile").click()
+    holder.wait_for_load_state()
+    reader.goto(f"{app.url}/people/zoe-okafor")
+    assert "Genuine: this credential verifies now" in reader.inner_text("main")
+    pages.record(reader, "12-public-profile")
+    employer.close()
 
 
 def test_the_credential_reads_on_a_phone(live_app: LiveApp, browser: Any, evidence: Path) -> None:

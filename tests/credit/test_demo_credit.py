@@ -35,6 +35,7 @@ def test_demo_credit_writes_a_clr_transcript_and_the_institutions_did(tmp_path: 
     did = json.loads((out / "did.json").read_text())
     assert transcript["issuer"]["id"] == did["id"]
     assert clr.validate_clr(transcript) == []
+    assert transcript["credentialStatus"]["type"] == "BitstringStatusListEntry"
     check = subprocess.run(
         [
             sys.executable,
@@ -44,6 +45,8 @@ def test_demo_credit_writes_a_clr_transcript_and_the_institutions_did(tmp_path: 
             "--offline",
             "--did",
             str(out / "did.json"),
+            "--status-list",
+            str(out / "status-revocation.json"),
             str(out / "transcript.json"),
         ],
         capture_output=True,

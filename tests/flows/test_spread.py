@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from flows.attestation import issue_batch_task
 from rpl.bootstrap import Container, bootstrap
 from rpl.config import Settings
 from rpl.organisations import Organisation
-from rpl.services import jobs
+from rpl.roster_bench import write_roster
+from rpl.services import bulk_issuance, jobs, roster, roster_jobs
+from rpl.verify import verify_credential
 from tests.infra.processes import once_per_ci
 from tests.integration.test_issuance import confirmed_claims
 
@@ -78,3 +81,42 @@ def test_batches_are_signed_in_a_local_dask_clusters_processes(
     assert not any(r["failed"] or r["already_issued"] for r in reports)
     with c.uow() as tx:
         assert tx.credentials.count() == 5
+
+
+@flow(name="roster-on-dask-under-test")
+def _roster_on_dask(org_id: str, settings: Settings) -> Any:
+    return spread.issue_roster_on_dask(org_id, settings, workers=1)
+
+
+@pytest.mark.slow
+@once_per_ci  # a local cluster's start-up is slow on a busy machine: once is enough
+def test_roster_pages_are_signed_by_dask_workers_and_stored_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, hospital: Organisation, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RPL_HOME", str(settings.home))
+    monkeypatch.setenv("RPL_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RPL_PUBLIC_URL", settings.public_url)
+    c = bootstrap(settings.with_(runner="deployments", issue_batch_size=2), runner="inline")
+    runtime.use(c)
+    try:
+        path = tmp_path / "roster.csv"
+        write_roster(path, 5, bad_every=0)
+        request = roster.ImportRequest(path.name, "operator:test", direct=True)
+        record = roster_jobs.import_file(c, hospital.slug, path, request)
+        bulk_issuance.use_signer(None)  # this process must not sign
+        report = _roster_on_dask(hospital.id, c.settings)
+        # Three pages, each a task run in a Dask worker process (this one has no signer), stored
+        # here page by page: every row issued once, and each credential verifies.
+        assert bulk_issuance.signer_state() is None
+        assert (report.issued, report.pages, report.failed) == (record.rows_added, 3, {})
+        with c.uow() as tx:
+            assert tx.credentials.count() == 5 and tx.rosters.issuable(hospital.id) == 0
+            documents = tx.bulk.sample_documents(5)
+        for document in documents:
+            result = verify_credential(
+                document, c.resolver(), c.now(), status_lists=c.status_lists()
+            )
+            assert result.verified, result
+    finally:
+        runtime.use(None)
+        c.close()

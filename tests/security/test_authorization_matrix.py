@@ -12,7 +12,7 @@ redirect to sign-in, or — where an object is hidden from those who may not see
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -21,9 +21,14 @@ import pytest
 from rpl.bootstrap import Container
 from rpl.config import Settings
 from rpl.organisations import Organisation
-from rpl.services import accounts, members
-from rpl.services.organisations import RegisterOrganisation, register_organisation
-from tests.conftest import csrf_from, outbox_links
+from rpl.services import accounts, credit, credit_jobs, members
+from rpl.services.organisations import (
+    RegisterOrganisation,
+    organisation_did,
+    register_organisation,
+)
+from tests.conftest import PUBLIC_URL, csrf_from, outbox_links
+from tests.credit.support import sample_crosswalk
 from tests.web.journey import credential_id, decide, file_claim
 from tests.web.signin import add_member, new_client, sign_in
 
@@ -56,6 +61,7 @@ class Access(Enum):
     SIGNED_IN = "any signed-in account"
     HOLDER = "the holder of the claim"
     OWN_TOKEN = "the account that made the API token"
+    OWN_LINK = "the account that made the share link"
     ATTESTER = "an attester of the organisation"
     ADMIN = "an admin of the organisation, or the operator"
     ASSESSOR = "an assessor of the organisation"
@@ -67,6 +73,7 @@ class Access(Enum):
 OWNERS: dict[Access, tuple[set[str], set[str]]] = {
     Access.HOLDER: ({"claimant"}, {"other_claimant"}),
     Access.OWN_TOKEN: ({"claimant"}, {"other_claimant"}),
+    Access.OWN_LINK: ({"claimant"}, {"other_claimant"}),
     Access.ATTESTER: ({"attester"}, {"other_attester"}),
     Access.ADMIN: ({"admin", "operator"}, {"operator"}),
     Access.ASSESSOR: ({"assessor"}, set()),
@@ -96,7 +103,10 @@ class World:
     credential: dict[bool, str]  # issued credentials: St Mary's / food bank
     membership: dict[bool, int]  # a member of St Mary's / of the food bank
     spare_token: dict[bool, int]  # API token ids of claimant / other claimant
+    credit_request: dict[bool, str]  # claimant's (St Mary's) / other claimant's (food bank)
     csrf: dict[str, str]
+    # each claimant's share link ("link_id", "secret") and published profile ("handle")
+    passport: dict[str, dict[bool, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -177,8 +187,21 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/presentations/verify"): Spec(
         A.PUBLIC, body(lambda w, o: "/presentations/verify", {})
     ),
-    # access: org admin (vcapi still takes AdminDep: operator only until switched)
-    ("POST", "/credentials/issue"): Spec(A.OPERATOR, body(lambda w, o: "/credentials/issue", {})),
+    # access: org admin of the issuer the body names (its DID), or the operator; the credential
+    # is otherwise empty, so an allowed request is a 400 and issues nothing
+    ("POST", "/credentials/issue"): Spec(
+        A.ADMIN,
+        lambda w, own: (
+            "/credentials/issue",
+            {
+                "json": {
+                    "credential": {
+                        "issuer": organisation_did(PUBLIC_URL, w.st_marys if own else w.food_bank)
+                    }
+                }
+            },
+        ),
+    ),
     # the JSON API
     ("GET", "/api/organisations"): Spec(A.PUBLIC, get(lambda w, o: "/api/organisations")),
     ("POST", "/api/organisations"): Spec(A.OPERATOR, body(lambda w, o: "/api/organisations", {})),
@@ -232,6 +255,41 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/my"): Spec(A.SIGNED_IN, get(lambda w, o: "/my")),
     ("GET", "/my/claims/{claim_id}"): Spec(
         A.HOLDER, get(lambda w, o: f"/my/claims/{w.claim_id[o]}")
+    ),
+    # the holder's passport is their own; a share link answers to its secret, a profile to anyone
+    # the holder's archive: every account has its own (the routes take no object id)
+    ("GET", "/my/export"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/export")),
+    ("POST", "/my/export"): Spec(A.SIGNED_IN, form(lambda w, o: "/my/export")),
+    ("GET", "/my/import"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/import")),
+    ("POST", "/my/import"): Spec(A.SIGNED_IN, form(lambda w, o: "/my/import", pasted="no")),
+    ("POST", "/api/my/import"): Spec(A.SIGNED_IN, body(lambda w, o: "/api/my/import", {})),
+    # 404 for an account with nothing issued: not a denial
+    ("GET", "/my/clr.json"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/clr.json"), exists=False),
+    ("GET", "/my/passport"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/passport")),
+    ("POST", "/my/passport/story"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/passport/story", headline="x" * 200)
+    ),
+    ("POST", "/my/passport/records/{claim_id}/note"): Spec(
+        A.HOLDER,
+        form(lambda w, o: f"/my/passport/records/{w.claim_id[o]}/note", headline="x" * 200),
+    ),
+    ("POST", "/my/passport/links"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/passport/links", days="3")
+    ),
+    ("POST", "/my/passport/links/{link_id}/revoke"): Spec(
+        A.OWN_LINK, form(lambda w, o: f"/my/passport/links/{w.passport['link_id'][o]}/revoke")
+    ),
+    ("POST", "/my/passport/profile"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/passport/profile", handle="-")
+    ),
+    ("GET", "/shared/{token}"): Spec(
+        A.CAPABILITY, get(lambda w, o: f"/shared/{w.passport['secret'][o]}")
+    ),
+    ("GET", "/shared/{token}.pdf"): Spec(
+        A.CAPABILITY, get(lambda w, o: f"/shared/{w.passport['secret'][o]}.pdf")
+    ),
+    ("GET", "/people/{handle}"): Spec(
+        A.PUBLIC, get(lambda w, o: f"/people/{w.passport['handle'][o]}")
     ),
     # members (org admin)
     ("GET", "/orgs/{slug}/members"): Spec(A.ADMIN, get(ORG("/members"))),
@@ -288,6 +346,9 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/rosters/accept/{token}"): Spec(
         A.CAPABILITY, form(lambda w, o: "/rosters/accept/unknown"), exists=False
     ),
+    ("POST", "/rosters/accept/{token}/correct"): Spec(
+        A.CAPABILITY, form(lambda w, o: "/rosters/accept/unknown/correct"), exists=False
+    ),
     # credit
     ("GET", "/credit/new"): Spec(A.PUBLIC, get(lambda w, o: "/credit/new")),
     ("POST", "/credit/new"): Spec(A.PUBLIC, form(lambda w, o: "/credit/new")),
@@ -297,13 +358,27 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/credit/my/{token}/transcript.json"): Spec(
         A.CAPABILITY, get(lambda w, o: "/credit/my/unknown/transcript.json"), exists=False
     ),
-    # access: assessor (credit still takes AdminDep: operator only until switched)
-    ("GET", "/assess/credit"): Spec(A.OPERATOR, get(lambda w, o: "/assess/credit")),
-    ("GET", "/assess/credit/{request_id}"): Spec(
-        A.OPERATOR, get(lambda w, o: "/assess/credit/none"), exists=False
+    ("GET", "/my/credit/{request_id}"): Spec(
+        A.HOLDER, get(lambda w, o: f"/my/credit/{w.credit_request[o]}")
     ),
-    ("POST", "/assess/credit/{request_id}"): Spec(
-        A.OPERATOR, form(lambda w, o: "/assess/credit/none"), exists=False
+    ("GET", "/my/credit/{request_id}/transcript.json"): Spec(
+        A.HOLDER, get(lambda w, o: f"/my/credit/{w.credit_request[o]}/transcript.json")
+    ),
+    # the assessor's queue and review (an assessor of the organisation; not its admin)
+    ("GET", "/orgs/{slug}/assess/credit"): Spec(A.ASSESSOR, get(ORG("/assess/credit"))),
+    ("GET", "/orgs/{slug}/assess/credit/{request_id}"): Spec(
+        A.ASSESSOR, get(lambda w, o: f"{ORG()(w, o)}/assess/credit/{w.credit_request[o]}")
+    ),
+    ("POST", "/orgs/{slug}/assess/credit/{request_id}"): Spec(
+        A.ASSESSOR,
+        lambda w, o: (
+            f"{ORG()(w, o)}/assess/credit/{w.credit_request[o]}",
+            {"data": {"decision": "neither"}, "csrf": True},
+        ),
+    ),
+    ("POST", "/api/orgs/{slug}/credit/credentials/{credential_id}/revoke"): Spec(
+        A.ADMIN,
+        body(lambda w, o: f"/api/orgs/{slug(w, o)}/credit/credentials/none/revoke", {"reason": ""}),
     ),
     ("GET", "/api/credit/crosswalks"): Spec(A.PUBLIC, get(lambda w, o: "/api/credit/crosswalks")),
     ("GET", "/api/credit/crosswalks/{crosswalk_id}/{version}.{fmt}"): Spec(
@@ -329,6 +404,50 @@ ROUTES: dict[tuple[str, str], Spec] = {
         A.NOBODY_BY_ROLE, body(lambda w, o: "/oid4vci/credential", {})
     ),
     ("POST", "/oid4vci/nonce"): Spec(A.NOBODY_BY_ROLE, body(lambda w, o: "/oid4vci/nonce", None)),
+    # The Open Badges 3.0 API: open discovery; resources answer only to an OAuth access token
+    # (which no role here holds); the OAuth server checks the request before asking to sign in.
+    ("GET", "/ims/ob/v3p0/discovery"): Spec(A.PUBLIC, get(lambda w, o: "/ims/ob/v3p0/discovery")),
+    ("GET", "/ims/ob/v3p0/credentials"): Spec(
+        A.NOBODY_BY_ROLE, get(lambda w, o: "/ims/ob/v3p0/credentials")
+    ),
+    ("POST", "/ims/ob/v3p0/credentials"): Spec(
+        A.NOBODY_BY_ROLE, body(lambda w, o: "/ims/ob/v3p0/credentials", {})
+    ),
+    ("GET", "/ims/ob/v3p0/profile"): Spec(
+        A.NOBODY_BY_ROLE, get(lambda w, o: "/ims/ob/v3p0/profile")
+    ),
+    ("PUT", "/ims/ob/v3p0/profile"): Spec(
+        A.NOBODY_BY_ROLE, body(lambda w, o: "/ims/ob/v3p0/profile", {})
+    ),
+    ("POST", "/oauth/register"): Spec(A.PUBLIC, body(lambda w, o: "/oauth/register", {})),
+    ("GET", "/oauth/authorize"): Spec(
+        A.PUBLIC, get(lambda w, o: "/oauth/authorize?client_id=none"), exists=False
+    ),
+    ("POST", "/oauth/authorize"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/oauth/authorize", client_id="none"), exists=False
+    ),
+    ("POST", "/oauth/token"): Spec(A.PUBLIC, form(lambda w, o: "/oauth/token")),
+    ("POST", "/oauth/revoke"): Spec(
+        A.NOBODY_BY_ROLE, form(lambda w, o: "/oauth/revoke", token="x")
+    ),
+    ("GET", "/my/apps"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/apps")),
+    ("POST", "/my/apps/{client_id}/revoke"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/apps/none/revoke"), exists=False
+    ),
+    ("GET", "/privacy"): Spec(A.PUBLIC, get(lambda w, o: "/privacy")),
+    # The holder's connections to other OB 3.0 providers (an empty address is refused before any
+    # request leaves; another holder's connection is a 404: tests/web/test_ob_connections.py).
+    ("GET", "/my/connections"): Spec(A.SIGNED_IN, get(lambda w, o: "/my/connections")),
+    ("POST", "/my/connections"): Spec(A.SIGNED_IN, form(lambda w, o: "/my/connections", url="")),
+    ("GET", "/my/connections/callback"): Spec(
+        A.SIGNED_IN, get(lambda w, o: "/my/connections/callback?state=x&code=y")
+    ),
+    ("POST", "/my/connections/{connection_id}/pull"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/connections/none/pull"), exists=False
+    ),
+    ("POST", "/my/connections/{connection_id}/disconnect"): Spec(
+        A.SIGNED_IN, form(lambda w, o: "/my/connections/none/disconnect"), exists=False
+    ),
 }
 
 
@@ -420,6 +539,13 @@ def build_world(
                 spare[role == "claimant"] = made.id
         elif role == "operator":
             headers[role] = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    requests = {
+        own: credit_request(container, org, EMAILS[who], credential)
+        for own, org, who, credential in (
+            (True, hospital, "claimant", own_cred),
+            (False, food, "other_claimant", other_cred),
+        )
+    }
     [hospital_member] = [
         m for m in members.list_members(container.uow, hospital) if m.email == EMAILS["attester"]
     ]
@@ -432,9 +558,45 @@ def build_world(
         credential={True: own_cred or "", False: other_cred or ""},
         membership={True: hospital_member.id or 0, False: food_member.id or 0},
         spare_token=spare,
+        credit_request=requests,
         csrf={role: csrf_from(clients[role].get("/sign-in").text) for role in ROLES},
     )
+    world.passport = passport_world(container, world)
     return world, clients, headers
+
+
+def passport_world(container: Container, w: World) -> dict[str, dict[bool, str]]:
+    """Each claimant's share link of their issued record, and a profile publishing it."""
+    from rpl.services import passport
+
+    found: dict[str, dict[bool, str]] = {"link_id": {}, "secret": {}, "handle": {}}
+    for own, email in ((True, EMAILS["claimant"]), (False, EMAILS["other_claimant"])):
+        with container.uow() as tx:
+            account = tx.accounts.by_email(email)
+            stored = tx.credentials.get(w.credential[own])
+        assert account is not None and stored is not None and stored.claim_id
+        now, handle = container.now(), "own-holder" if own else "other-holder"
+        link_id, secret = passport.create_share_link(
+            container.uow, account, [stored.claim_id], "", "", False, now
+        )
+        passport.save_profile(
+            container.uow, account, handle, True, False, [stored.claim_id], [], now
+        )
+        found["link_id"][own], found["secret"][own], found["handle"][own] = link_id, secret, handle
+    return found
+
+
+def credit_request(container: Container, org: Organisation, email: str, held: str | None) -> str:
+    """A credit request to `org`, submitted by the signed-in account `email`, awaiting review."""
+    crosswalk = sample_crosswalk("nursing")
+    crosswalk = type(crosswalk)(**{**crosswalk.__dict__, "id": f"{org.slug}-nursing"})
+    credit.publish_crosswalk(container.uow, org.id, crosswalk, "admin:x", container.now())
+    command = credit.SubmitBundle(
+        crosswalk.id, "A Student", email, held=(held or "",), holder_email=email
+    )
+    request_id, _ = credit.submit_bundle(container.uow, command, container.now())
+    credit_jobs.evaluate_credit(container, request_id)
+    return request_id
 
 
 def outcome(response: Any, exists: bool) -> str:

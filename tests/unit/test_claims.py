@@ -33,6 +33,7 @@ from rpl.claims import (
     check_details,
     claimant_actor,
     confirm,
+    correct,
     decline,
     draft_claim,
     expire,
@@ -97,6 +98,7 @@ DO: dict[Action, Callable[[Claim], Claim]] = {
     A.SUSPEND: lambda c: suspend(c, ADMIN, "Under review", NOW),
     A.REINSTATE: lambda c: reinstate(c, ADMIN, None, NOW),
     A.REISSUE: lambda c: reissue(c, f"urn:uuid:reissued-{len(c.events)}", KEY, ADMIN, NOW),
+    A.CORRECT: lambda c: correct(c, CLAIMANT, {"role": f"Ward Sister {len(c.events)}"}, NOW),
 }
 
 # A legal way to reach every state from a fresh draft.
@@ -291,6 +293,7 @@ def test_the_table_is_the_documented_state_machine():
         ("amended", "reject_amendment"): "draft",
         ("amended", "expire"): "expired",
         ("confirmed", "mark_issued"): "issued",
+        ("confirmed", "correct"): "requested",
         ("issued", "suspend"): "suspended",
         ("issued", "revoke"): "revoked",
         ("suspended", "reinstate"): "issued",
@@ -600,3 +603,28 @@ def test_random_action_sequences_follow_the_table_and_replay(data: st.DataObject
     issued_ever = claim.state in {S.ISSUED, S.SUSPENDED, S.REVOKED}
     assert (claim.credential_id is not None) == issued_ever
     assert (claim.confirmed_by is not None) == (issued_ever or claim.state == S.CONFIRMED)
+
+
+# --- a person correcting a pre-confirmed (roster) claim ---------------------------------------
+
+
+def test_a_correction_drops_the_confirmation_and_keeps_original_and_corrected_values():
+    confirmed = claim_in(S.CONFIRMED)
+    corrected = correct(confirmed, CLAIMANT, {"role": "Charge Nurse", "hours": 900.0}, NOW)
+    assert corrected.state == S.REQUESTED and corrected.confirmed_by is None
+    assert corrected.details.role == "Charge Nurse"
+    event = corrected.events[-1]
+    assert event.kind is EventKind.CLAIM_CORRECTED
+    assert event.data["original"] == {"role": confirmed.details.role, "hours": None}
+    assert event.data["amended"] == {"role": "Charge Nurse", "hours": 900.0}
+    assert replay(corrected.events) == S.REQUESTED
+
+
+def test_a_correction_must_change_something_valid():
+    confirmed = claim_in(S.CONFIRMED)
+    with pytest.raises(InvalidClaimError, match="Nothing was changed"):
+        correct(confirmed, CLAIMANT, {"role": confirmed.details.role}, NOW)
+    with pytest.raises(InvalidClaimError, match="cannot be corrected"):
+        correct(confirmed, CLAIMANT, {"claimant_email": "x@example.org"}, NOW)
+    with pytest.raises(InvalidClaimError):
+        correct(confirmed, CLAIMANT, {"role": ""}, NOW)

@@ -256,7 +256,10 @@ def test_the_metadata_describe_the_flow(client: Any) -> None:
     formats = {c["format"] for c in meta["credential_configurations_supported"].values()}
     assert formats == {"ldp_vc", "jwt_vc_json"}
     auth = client.get("/.well-known/oauth-authorization-server").json()
-    assert auth["token_endpoint"] == f"{PUBLIC_URL}/oid4vci/token"
+    assert auth["token_endpoint"] == f"{PUBLIC_URL}/oauth/token"
+    assert auth["revocation_endpoint"] == f"{PUBLIC_URL}/oauth/revoke"
+    assert {"authorization_code", "refresh_token", PRE_AUTH} <= set(auth["grant_types_supported"])
+    assert auth["code_challenge_methods_supported"] == ["S256"]
 
 
 def test_a_revoked_credential_cannot_be_collected(

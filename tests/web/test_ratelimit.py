@@ -16,7 +16,9 @@ from tests.web.journey import attester_path, file_claim
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_(rate_sign_in="2/600", rate_links="3/600", rate_verify="2/600")
+    return settings.with_(
+        rate_sign_in="2/600", rate_links="3/600", rate_verify="2/600", rate_oauth="2/600"
+    )
 
 
 def test_sign_in_requests_are_limited_per_address_and_per_client(client: Any) -> None:
@@ -86,3 +88,12 @@ def test_rate_settings_must_be_n_per_seconds() -> None:
         with pytest.raises(SettingsError, match="RPL_RATE_VERIFY"):
             Settings.from_env({"RPL_HOME": "/tmp/x", "RPL_RATE_VERIFY": bad})
     assert Settings.from_env({"RPL_HOME": "/tmp/x", "RPL_SESSION_DAYS": "3"}).session_days == 3
+
+
+def test_oauth_registration_and_token_requests_are_limited(client: Any) -> None:
+    for _ in range(2):  # wrong in every way, but counted all the same
+        assert client.post("/oauth/token", data={"grant_type": "password"}).status_code == 400
+    refused = client.post("/oauth/token", data={"grant_type": "password"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    # the registration endpoint shares the address's count
+    assert client.post("/oauth/register", json={"client_name": "x"}).status_code == 429

@@ -1,29 +1,29 @@
-"""Credit for prior learning: the student's bundle and view, the assessor's queue and decisions,
-and crosswalks in and out.
+"""Credit for prior learning: the student's bundle and view, and crosswalks in and out.
 
-The student's pages are reached by a private link (`/credit/my/<token>`, only the token's hash is
-stored), like a claimant's `/my/<token>`. Until accounts land, an assessor is whoever holds the
-admin token (RPL_ADMIN_TOKEN, as a bearer token).
+A student signed in owns the bundle they submit: they may pick records issued on their own claims,
+and find the request on `/my` and at `/my/credit/<id>` (anyone else: 404). Without an account the
+request is reached by its private link (`/credit/my/<token>`, only the token's hash is stored),
+like a claimant's `/my/<token>`: the unguessable token is the capability. The assessor's pages are
+in `rpl.web.routes.credit_assess`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from rpl import crosswalk_io
-from rpl.credit import Adjustment, CreditState, InvalidAdjustmentError
+from rpl.accounts import Account
 from rpl.crosswalk import CrosswalkError
-from rpl.services import credit
-from rpl.web.deps import AdminDep, ContainerDep, CsrfDep, OrgAdminDep
+from rpl.services import credit, credit_status, inbox
+from rpl.web.deps import ContainerDep, CsrfDep, CurrentAccountDep, OrgAdminDep, SignedInDep
 from rpl.web.render import page
 
 router = APIRouter()
-ASSESSOR_ACTOR = "assessor:admin-token"
-_STATES = (CreditState.AWAITING_ASSESSOR, CreditState.ACCEPTED)
 
 
 # --- the student -----------------------------------------------------------------------------------
@@ -35,11 +35,22 @@ def _crosswalks(container: Any) -> list[Any]:
     return list(latest.values())
 
 
+def _own_records(container: Any, account: Account | None) -> list[Any]:
+    """The account's issued credentials, to pick from: (credential id, what, organisation)."""
+    if account is None:
+        return []
+    views = inbox.holder_claims(container.uow, account.email)
+    return [
+        (v.credential.id, v.claim.details.role, v.organisation.name) for v in views if v.credential
+    ]
+
+
 def _new_page(
     request: Request,
     container: Any,
+    account: Account | None,
     status_code: int = 200,
-    values: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
     problems: dict[str, list[str]] | None = None,
 ) -> HTMLResponse:
     return page(
@@ -47,23 +58,32 @@ def _new_page(
         "credit_new.html",
         status_code=status_code,
         crosswalks=_crosswalks(container),
-        values=values or {},
+        account=account,
+        own_records=_own_records(container, account),
+        values=values or {"chosen": []},
         problems=problems or {},
     )
 
 
 @router.get("/credit/new", response_class=HTMLResponse)
-def credit_new(request: Request, container: ContainerDep) -> HTMLResponse:
-    # access: holder (anyone may bring a bundle; what they hold here is named by its private link)
-    return _new_page(request, container)
+def credit_new(
+    request: Request, container: ContainerDep, account: CurrentAccountDep
+) -> HTMLResponse:
+    # access: anyone may bring a bundle; signed in, it is the account's and may pick its records
+    return _new_page(request, container, account)
 
 
-async def _command(request: Request) -> tuple[credit.SubmitBundle, dict[str, str]]:
+async def _command(
+    request: Request, account: Account | None
+) -> tuple[credit.SubmitBundle, dict[str, Any]]:
     form = await request.form()
-    values = {
+    values: dict[str, Any] = {
         k: str(form.get(k) or "")
         for k in ("crosswalk_id", "learner_name", "learner_email", "held", "pasted")
     }
+    values["chosen"] = [str(v) for v in form.getlist("chosen")]
+    if account is not None:  # the transcript names the account's address, not a typed one
+        values["learner_email"] = account.email
     external: list[tuple[str, str, bytes]] = []
     for upload in form.getlist("files"):
         if isinstance(upload, UploadFile) and upload.filename:
@@ -76,129 +96,72 @@ async def _command(request: Request) -> tuple[credit.SubmitBundle, dict[str, str
         learner_email=values["learner_email"],
         held=tuple(line for line in values["held"].splitlines() if line.strip()),
         external=tuple(external),
+        holder_email=account.email if account else None,
+        chosen=tuple(values["chosen"]),
     )
     return command, values
 
 
 @router.post("/credit/new", response_model=None)
-async def credit_submit(request: Request, container: ContainerDep, _: CsrfDep) -> Response:
-    # access: holder
-    command, values = await _command(request)
+async def credit_submit(
+    request: Request, container: ContainerDep, account: CurrentAccountDep, _: CsrfDep
+) -> Response:
+    # access: anyone; signed in, the request is the account's
+    command, values = await _command(request, account)
     try:
         request_id, token = credit.submit_bundle(container.uow, command, container.now())
     except credit.InvalidBundleError as err:
-        return _new_page(request, container, 422, values, err.problems)
+        return _new_page(request, container, account, 422, values, err.problems)
     container.runner.evaluate_credit(request_id)
-    return RedirectResponse(f"/credit/my/{token}", status_code=303)
+    where = f"/my/credit/{request_id}" if account else f"/credit/my/{token}"
+    return RedirectResponse(where, status_code=303)
 
 
-@router.get("/credit/my/{token}", response_class=HTMLResponse)
-def credit_mine(request: Request, container: ContainerDep, token: str) -> HTMLResponse:
-    # access: holder (the private link is the key)
-    view = credit.credit_for_holder(container.uow, token)
-    return page(request, "credit_view.html", view=view, token=token, assessor=False)
+def _student_page(request: Request, view: credit.CreditView, base: str, link: bool) -> HTMLResponse:
+    return page(
+        request,
+        "credit_view.html",
+        view=view,
+        assessor=False,
+        private_link=link,
+        transcript_url=f"{base}/transcript.json",
+    )
 
 
-@router.get("/credit/my/{token}/transcript.json", response_model=None)
-def credit_transcript(container: ContainerDep, token: str) -> Response:
-    # access: holder
-    view = credit.credit_for_holder(container.uow, token)
+def _transcript(view: credit.CreditView) -> Response:
     if not view.request.transcript:
-        return JSONResponse({"detail": "no transcript has been issued yet"}, status_code=404)
+        # The request is there; its transcript is not, yet: a state, not a missing page.
+        return JSONResponse({"detail": "no transcript has been issued yet"}, status_code=409)
     headers = {"Content-Disposition": 'attachment; filename="transcript.json"'}
     return Response(view.request.transcript, media_type="application/vc+ld+json", headers=headers)
 
 
-# --- the assessor ----------------------------------------------------------------------------------
+@router.get("/credit/my/{token}", response_class=HTMLResponse)
+def credit_mine(request: Request, container: ContainerDep, token: str) -> HTMLResponse:
+    # access: whoever holds the private link (it is the key)
+    view = credit.credit_for_holder(container.uow, token)
+    return _student_page(request, view, f"/credit/my/{token}", link=True)
 
 
-@router.get("/assess/credit", response_class=HTMLResponse)
-def assess_queue(request: Request, container: ContainerDep, _: AdminDep) -> HTMLResponse:
-    # access: assessor
-    return page(
-        request, "assess_queue.html", requests=credit.assessor_queue(container.uow, _STATES)
-    )
+@router.get("/credit/my/{token}/transcript.json", response_model=None)
+def credit_transcript(container: ContainerDep, token: str) -> Response:
+    # access: whoever holds the private link
+    return _transcript(credit.credit_for_holder(container.uow, token))
 
 
-def _assess_page(
-    request: Request,
-    container: Any,
-    request_id: str,
-    status_code: int = 200,
-    values: dict[str, Any] | None = None,
-    problems: dict[str, list[str]] | None = None,
+@router.get("/my/credit/{request_id}", response_class=HTMLResponse)
+def account_credit(
+    request: Request, container: ContainerDep, account: SignedInDep, request_id: str
 ) -> HTMLResponse:
-    view = credit.credit_for_assessor(container.uow, request_id)
-    return page(
-        request,
-        "credit_view.html",
-        status_code=status_code,
-        view=view,
-        assessor=True,
-        values=values or {},
-        problems=problems or {},
-    )
+    # access: the account that submitted it (anyone else: 404)
+    view = credit.credit_for_account(container.uow, request_id, account.email)
+    return _student_page(request, view, f"/my/credit/{request_id}", link=False)
 
 
-@router.get("/assess/credit/{request_id}", response_class=HTMLResponse)
-def assess_request(
-    request: Request, container: ContainerDep, request_id: str, _: AdminDep
-) -> HTMLResponse:
-    # access: assessor
-    return _assess_page(request, container, request_id)
-
-
-@router.post("/assess/credit/{request_id}", response_model=None)
-async def assess_decide(
-    request: Request,
-    container: ContainerDep,
-    request_id: str,
-    _: AdminDep,
-    __: CsrfDep,
-    decision: Annotated[str, Form()],
-    reason: Annotated[str, Form()] = "",
-    course: Annotated[str, Form()] = "",
-    change: Annotated[str, Form()] = "add",
-    credits: Annotated[str, Form()] = "",
-) -> Response:
-    # access: assessor
-    form = await request.form()
-    evidence_ids = tuple(str(v) for v in form.getlist("evidence_ids"))
-    values = {
-        "decision": decision,
-        "reason": reason,
-        "course": course,
-        "change": change,
-        "credits": credits,
-    }
-    now = container.now()
-    try:
-        if decision == "adjust":
-            amount = _credits(credits) if change == "add" else None
-            adjustment = Adjustment(change, course, reason, amount, evidence_ids)
-            credit.adjust_credit(container.uow, request_id, adjustment, ASSESSOR_ACTOR, now)
-        elif decision in ("accept", "reject"):
-            credit.decide_credit(
-                container.uow, request_id, decision == "accept", ASSESSOR_ACTOR, reason, now
-            )
-            if decision == "accept":
-                container.runner.issue_credit(request_id)
-        else:
-            raise credit.InvalidBundleError(
-                {"decision": [f"{decision!r} is not accept, adjust or reject"]}
-            )
-    except (InvalidAdjustmentError, credit.InvalidBundleError) as err:
-        return _assess_page(request, container, request_id, 422, values, err.problems)
-    return RedirectResponse(f"/assess/credit/{request_id}", status_code=303)
-
-
-def _credits(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InvalidAdjustmentError(
-            {"credits": [f"{text!r} is not a number of credits"]}
-        ) from None
+@router.get("/my/credit/{request_id}/transcript.json", response_model=None)
+def account_transcript(container: ContainerDep, account: SignedInDep, request_id: str) -> Response:
+    # access: the account that submitted it
+    return _transcript(credit.credit_for_account(container.uow, request_id, account.email))
 
 
 # --- crosswalks as data ---------------------------------------------------------------------------
@@ -259,3 +222,28 @@ async def publish_crosswalk(
         "published": added,
     }
     return JSONResponse(body_out, status_code=201 if added else 200)
+
+
+class CreditRevocationIn(BaseModel):
+    reason: str
+
+
+@router.post(
+    "/api/orgs/{slug}/credit/credentials/{credential_id}/revoke",
+    tags=["credit"],
+    response_model=None,
+)
+def revoke_credit_credential(
+    credential_id: str, body: CreditRevocationIn, container: ContainerDep, admin: OrgAdminDep
+) -> dict[str, Any]:
+    """Revoke a course credential or CLR transcript this organisation issued for credit; the
+    reason is kept in the audit log, and the revocation list is re-published at once."""
+    index = credit_status.revoke_credit_credential(
+        container.status_publisher(),
+        admin.org,
+        credential_id,
+        admin.actor.label(),
+        body.reason,
+        container.now(),
+    )
+    return {"credential_id": credential_id, "revoked": True, "status_list_index": index}

@@ -8,6 +8,7 @@ from rpl.credit import IllegalCreditTransitionError, InvalidAdjustmentError
 from rpl.crosswalk import CrosswalkError
 from rpl.errors import RplError
 from rpl.services.credit import InvalidBundleError, UnknownCrosswalkError
+from rpl.services.credit_status import MissingRevocationReasonError, UnknownCreditCredentialError
 from rpl.storage.credit import CrosswalkVersionConflictError, UnknownCreditRequestError
 
 CREDIT_STATUS: dict[type[RplError], int] = {
@@ -18,6 +19,8 @@ CREDIT_STATUS: dict[type[RplError], int] = {
     TranscriptError: 422,
     UnknownCreditRequestError: 404,
     UnknownCrosswalkError: 404,
+    UnknownCreditCredentialError: 404,
+    MissingRevocationReasonError: 422,
     IllegalCreditTransitionError: 409,
     CrosswalkVersionConflictError: 409,
 }

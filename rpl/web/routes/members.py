@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rpl import access
 from rpl.accounts import ROLE_NAMES, InvalidMembershipError, Membership, Role
 from rpl.claims import InvalidClaimError
-from rpl.services import attestation, inbox, members
+from rpl.services import attestation, credit, holder, inbox, members
 from rpl.web.deps import ContainerDep, CsrfDep, HolderDep, OrgAdminDep, OrgAttesterDep, SignedInDep
 from rpl.web.forms import amendment_changes
 from rpl.web.render import page
@@ -271,7 +271,11 @@ async def inbox_decide(
 @router.get("/my", response_class=HTMLResponse)
 def my_records(request: Request, container: ContainerDep, account: SignedInDep) -> HTMLResponse:
     views = inbox.holder_claims(container.uow, account.email)
-    return page(request, "my.html", account=account, views=views)
+    requests = credit.requests_of_account(container.uow, account.email)
+    held = holder.imported_records(container.uow, account)
+    return page(
+        request, "my.html", account=account, views=views, credit_requests=requests, held=held
+    )
 
 
 @router.get("/my/claims/{claim_id}", response_class=HTMLResponse)

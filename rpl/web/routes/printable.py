@@ -23,6 +23,8 @@ def credential_pdf(  # access: public, as the credential's page (holders' sharin
     paper: Literal["a4", "letter"] = "a4",
 ) -> Response:
     record = records.get_credential(container.uow, credential_id)
+    if record.claim is None:  # signed through the VC API: no confirmed facts to print
+        raise records.UnknownCredentialError(f"credential {credential_id!r} has no printed form")
     facts = printable.printed_facts(record.document, record.claim, record.organisation)
     pdf = printable.credential_pdf(facts, urls.credential(credential_id), paper, container.now())
     return Response(

@@ -11,10 +11,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 
 from rpl import csv_safe
-from rpl.claims import ClaimKind
+from rpl.claims import ClaimKind, InvalidClaimError
+from rpl.files import FileTooLargeError, UnsupportedFileTypeError
 from rpl.services import roster
 from rpl.storage.roster import RosterImport
 from rpl.web.deps import ContainerDep, CsrfDep, OrgAdminDep
+from rpl.web.forms import correction_changes
 from rpl.web.render import page
 
 router = APIRouter()
@@ -32,36 +34,32 @@ def _report_lines(records: Iterable[list[str]]) -> Iterator[str]:
         buffer.truncate()
 
 
+# A roster file may be large (a million rows is ~100 MB); past this it is refused before import.
+MAX_ROSTER_BYTES = 2 * 1024 * 1024 * 1024
+
+
+def _chunks(file: UploadFile) -> Iterator[bytes]:
+    file.file.seek(0)
+    while chunk := file.file.read(1024 * 1024):
+        yield chunk
+
+
 def _import_upload(
     container: Any, admin: Any, file: UploadFile, request: roster.ImportRequest
 ) -> RosterImport:
-    """Stream the uploaded file (spooled to disk by the server) through the import."""
-    stream = file.file
-    stream.seek(0, io.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    record = roster.start_import(container.uow, admin.org.slug, request, size, container.now())
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    try:
-        record = roster.import_rows(
-            container.uow,
-            container.mailer,
-            roster.Urls(container.settings.public_url),
-            record,
-            text,
-            container.now(),
-            stream.tell,
-        )
-    finally:
-        text.detach()
-    if record.direct and record.status == "imported":
-        roster.set_status(container.uow, record.id, "issuing", container.now())
-        start = getattr(container.runner, "issue_roster", None)
-        if start is None:  # a runner without the roster flow: finish with `rpl roster import`
-            raise roster.RosterRunnerError(
-                f"this runner cannot issue rosters: {container.runner!r}"
-            )
-        start(record.organisation_id)
+    """Store the uploaded file by content hash, record the import (`queued`) and hand it to the
+    job runner; the import, and issuance when asked for, happen in the background."""
+    start = getattr(container.runner, "import_roster", None)
+    if start is None:
+        raise roster.RosterRunnerError(f"this runner cannot import rosters: {container.runner!r}")
+    name = file.filename or "roster"
+    stored = container.files.put(_chunks(file), MAX_ROSTER_BYTES, name=name)
+    if stored.media_type != "text/plain":
+        raise UnsupportedFileTypeError(f"{name} is {stored.media_type}, not text")
+    record = roster.start_import(
+        container.uow, admin.org.slug, request, stored.size, container.now(), stored.sha256
+    )
+    start(record.id)
     return record
 
 
@@ -84,9 +82,13 @@ def _status(container: Any, slug: str, import_id: str) -> dict[str, Any]:
     record, states = roster.get_import(container.uow, slug, import_id)
     issued = states.get("issued", 0)
     waiting = states.get("confirmed", 0)
+    running = record.status in ("queued", "importing", "issuing") or (
+        record.status == "imported" and record.direct
+    )
     return {
         "id": record.id,
         "status": record.status,
+        "running": running,
         "message": record.message,
         "filename": record.filename,
         "direct": record.direct,
@@ -110,7 +112,7 @@ def _status(container: Any, slug: str, import_id: str) -> dict[str, Any]:
 # --- API ------------------------------------------------------------------------------------
 
 
-@router.post("/api/organisations/{slug}/rosters", status_code=201)
+@router.post("/api/organisations/{slug}/rosters", status_code=202)
 def api_upload(  # access: org admin
     slug: str,
     container: ContainerDep,
@@ -123,8 +125,9 @@ def api_upload(  # access: org admin
 ) -> JSONResponse:
     request = _request(admin, file.filename, issue, attester_role, attester_email, kind)
     record = _import_upload(container, admin, file, request)
+    location = f"/api/organisations/{slug}/rosters/{record.id}"
     body = _status(container, slug, record.id)
-    return JSONResponse(body, status_code=422 if record.status == "failed" else 201)
+    return JSONResponse(body, status_code=202, headers={"Location": location})
 
 
 @router.get("/api/organisations/{slug}/rosters/{import_id}")
@@ -190,7 +193,20 @@ def rosters_upload(  # access: org admin
             problems=problems,
         )
     form = _request(admin, file.filename, issue, attester_role, attester_email, kind)
-    record = _import_upload(container, admin, file, form)
+    try:
+        record = _import_upload(container, admin, file, form)
+    except (FileTooLargeError, UnsupportedFileTypeError) as err:
+        imports = roster.list_imports(container.uow, admin.org.slug)
+        return page(
+            request,
+            "rosters.html",
+            422,
+            org=admin.org,
+            imports=imports,
+            kinds=list(ClaimKind),
+            problems={"file": [f"{err} — a roster is a CSV text file."]},
+            values={"attester_role": attester_role, "kind": kind, "issue": issue},
+        )
     return RedirectResponse(f"/orgs/{admin.org.slug}/rosters/{record.id}", status_code=303)
 
 
@@ -225,3 +241,30 @@ def accept(
         token=token,
         accepted=True,
     )
+
+
+@router.post("/rosters/accept/{token}/correct", response_class=HTMLResponse)
+async def correct(
+    request: Request, token: str, container: ContainerDep, _csrf: CsrfDep
+) -> HTMLResponse:  # access: holder (the link)
+    """The person corrects the facts instead of accepting them; the attesters confirm anew."""
+    claim, org, waiting = roster.open_accept(container.uow, token)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        changes = correction_changes(form, claim.details)
+        claim = roster.correct(container.uow, container.runner, token, changes, container.now())
+    except InvalidClaimError as err:
+        problems = {k: list(v) for k, v in err.problems.items()}
+        return page(
+            request,
+            "roster_accept.html",
+            422,
+            claim=claim,
+            org=org,
+            waiting=waiting,
+            token=token,
+            problems=problems,
+            values=values,
+        )
+    return page(request, "roster_accept.html", claim=claim, org=org, waiting=False, token=token)

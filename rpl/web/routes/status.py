@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from rpl import claims
 from rpl.claims import InvalidClaimError
-from rpl.services import records, status
+from rpl.services import credential_status, records, status
 from rpl.web.deps import ContainerDep, CredentialAdminDep, CredentialPageAdminDep, CsrfDep
 from rpl.web.render import page
 
@@ -36,7 +36,7 @@ class StatusChangeIn(BaseModel):
 
 class StatusChangeOut(BaseModel):
     credential_id: str
-    claim_id: str
+    claim_id: str | None  # None: signed through the VC API, no claim behind it
     state: str
     reason: str
 
@@ -71,7 +71,7 @@ def change_status_api(
     admin: CredentialAdminDep,
 ) -> Any:
     """Revoke, suspend or unsuspend a credential; the reason is kept in its record."""
-    claim = status.change_status(
+    changed = credential_status.change(
         container.status_publisher(),
         credential_id,
         action,
@@ -80,7 +80,10 @@ def change_status_api(
         container.now(),
     )
     return StatusChangeOut(
-        credential_id=credential_id, claim_id=claim.id, state=claim.state.value, reason=body.reason
+        credential_id=credential_id,
+        claim_id=changed.claim_id,
+        state=changed.state,
+        reason=body.reason,
     )
 
 
@@ -103,7 +106,7 @@ def admin_change(
 ) -> HTMLResponse | RedirectResponse:
     values = {"action": action, "reason": reason}
     try:
-        status.change_status(
+        credential_status.change(
             container.status_publisher(),
             credential_id,
             action,
@@ -126,17 +129,26 @@ def _admin_page(
     values: dict[str, str] | None = None,
 ) -> HTMLResponse:
     record = records.get_credential(container.uow, credential_id)
-    # A credential replaced by a re-issue stays revoked; its claim's status follows the new one.
-    current = record.claim.credential_id == record.stored.id
-    allowed = claims.allowed_actions(record.claim.state) if current else ()
+    if record.claim is None:  # signed through the VC API: its list bits are its state
+        actions = list(credential_status.allowed_actions(container.uow, record.stored))
+        state = credential_status.current_state(container.uow, record.stored).value
+        history = []
+    else:
+        state = record.claim.state.value
+        # A credential replaced by a re-issue stays revoked; its claim's status follows the new one.
+        current = record.claim.credential_id == record.stored.id
+        allowed = claims.allowed_actions(record.claim.state) if current else ()
+        actions = [name for name, transition in _TRANSITIONS.items() if transition in allowed]
+        history = [e for e in record.claim.events if e.kind.value.startswith("Credential")]
     return page(
         request,
         "admin_credential.html",
         status_code=status_code,
         record=record,
-        actions=[name for name, transition in _TRANSITIONS.items() if transition in allowed],
+        actions=actions,
         entries=_entries(record.document),
-        history=[e for e in record.claim.events if e.kind.value.startswith("Credential")],
+        history=history,
+        state=state,
         problems=problems or {},
         values=values or {},
     )

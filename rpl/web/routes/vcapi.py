@@ -16,13 +16,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from rpl import access
+from rpl.accounts import Role
 from rpl.errors import RplError
 from rpl.jsonio import loads_strict
 from rpl.presentations import PresentationResult, verify_presentation
 from rpl.services import jobs, records, vcapi
 from rpl.services.vcapi import InvalidRequestError
 from rpl.verify import Check, VerificationResult
-from rpl.web.deps import AdminDep, ContainerDep
+from rpl.web.deps import ActorDep, ContainerDep
 from rpl.web.ratelimit import VerifyRateDep
 
 router = APIRouter(tags=["vc-api"])
@@ -76,15 +78,25 @@ def _answer(
 
 
 @router.post("/credentials/issue", status_code=201)
-async def issue(request: Request, container: ContainerDep, _: AdminDep) -> JSONResponse:
+async def issue(request: Request, container: ContainerDep, actor: ActorDep) -> JSONResponse:
     """Sign a credential for one of our organisations (the `issuer`), with its key and its
-    securing mechanism."""
-    # access: org admin
+    securing mechanism, and store it (its page and JSON at `Location`)."""
+    # access: org admin (a personal API token) or the operator's token; checked before the body
+    try:
+        _may_issue_somewhere(actor)
+    except access.NotSignedInError as err:  # an API: 401, never the pages' way to the sign-in form
+        body = {"error": type(err).__name__, "detail": str(err)}
+        return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     try:
         body = await _body(request)
         if "credential" not in body:
             raise InvalidRequestError("the request has no credential")
-        signed = vcapi.issue_credential(
+        org = vcapi.hosted_issuer(container.uow, container.settings.public_url, body["credential"])
+    except RplError as err:
+        return _bad_request(err)
+    access.require_role(actor, org, Role.ADMIN)  # 403: not an admin of the issuer
+    try:
+        issued = vcapi.issue_credential(
             container.uow,
             jobs.keyring(container),
             container.settings.public_url,
@@ -92,10 +104,27 @@ async def issue(request: Request, container: ContainerDep, _: AdminDep) -> JSONR
             body["credential"],
             body.get("options"),
             container.now(),
+            actor.label("admin"),
         )
     except RplError as err:
         return _bad_request(err)
-    return JSONResponse({"verifiableCredential": signed}, status_code=201)
+    return JSONResponse(
+        {"verifiableCredential": issued.secured},
+        status_code=201,
+        headers={"Location": f"/credentials/{issued.credential_id}"},
+    )
+
+
+def _may_issue_somewhere(actor: access.Actor) -> None:
+    """Nobody (401), or someone who is no organisation's admin (403), learns nothing more."""
+    if actor.operator or any(m.active and m.role is Role.ADMIN for m in actor.memberships):
+        return
+    if not actor.known:
+        raise access.NotSignedInError(
+            "issuing needs an organisation admin's API token or the operator's token "
+            "as 'Authorization: Bearer …'"
+        )
+    raise access.ForbiddenError("issuing needs the admin role at the issuing organisation")
 
 
 @router.post("/credentials/verify")
