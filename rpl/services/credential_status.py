@@ -9,13 +9,11 @@ set of rules. The change, the reason and the actor go to the audit log in the sa
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from rpl import claims
-from rpl.claims import Action, ClaimState, IllegalTransitionError, InvalidClaimError
-from rpl.errors import RplError
+from rpl.claims import Action, ClaimState, IllegalTransitionError
 from rpl.organisations import Organisation
 from rpl.services import status
 from rpl.services.ports import UowFactory
@@ -23,14 +21,10 @@ from rpl.services.records import UnknownCredentialError
 from rpl.services.status import CHANGES, StatusChange, StatusPublisher
 from rpl.status import StatusPurpose, get_bit
 from rpl.storage.unit_of_work import (
-    ConcurrentUpdateError,
-    DuplicateError,
     StoredCredential,
     UnitOfWork,
 )
 
-log = logging.getLogger("rpl.status")
-_ATTEMPTS = 5
 # The claim action each status change is, in the one transition table.
 ACTIONS = {"revoke": Action.REVOKE, "suspend": Action.SUSPEND, "unsuspend": Action.REINSTATE}
 
@@ -58,29 +52,16 @@ def change(
     if stored.claim_id is not None:
         claim = status.change_status(publisher, credential_id, action, actor, reason, now)
         return StatusChanged(credential_id, claim.id, claim.state.value)
-    step = _step(action)
-    why = reason.strip() if isinstance(reason, str) else ""
-    if not why:
-        raise InvalidClaimError({"reason": ["Please give a reason; it is kept in the record."]})
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            state, org = _change(publisher.uow, stored, step, actor, why, now)
-            break
-        except (ConcurrentUpdateError, DuplicateError):
-            if attempt == _ATTEMPTS:
-                raise
-    try:
-        status.publish_status_list(publisher, org, step.purpose, now)
-    except RplError as err:  # the change stands; the list is re-published when next asked for
-        log.warning("could not re-publish the %s list of %s: %s", step.purpose, org.slug, err)
+    step = status.status_change_of(action)
+    why = status.required_reason(reason)
+    state = status.change_and_publish(
+        publisher,
+        step.purpose,
+        lambda: _change(publisher.uow, stored, step, actor, why, now),
+        credential_id,
+        now,
+    )
     return StatusChanged(credential_id, None, state.value)
-
-
-def _step(action: str | StatusChange) -> StatusChange:
-    found = action if isinstance(action, StatusChange) else CHANGES.get(action)
-    if found is None:
-        raise InvalidClaimError({"action": [f"{action!r} is not revoke, suspend or unsuspend"]})
-    return found
 
 
 def _action(step: StatusChange) -> Action:

@@ -7,17 +7,12 @@ once (a lost publish only delays it: the list is re-signed whenever it is asked 
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from rpl.errors import RplError
 from rpl.organisations import Organisation
-from rpl.services.status import StatusPublisher, publish_status_list, set_status_bit
+from rpl.services.status import StatusPublisher, change_and_publish, set_status_bit
 from rpl.status import StatusPurpose
-from rpl.storage.unit_of_work import ConcurrentUpdateError
-
-log = logging.getLogger("rpl.credit")
-_ATTEMPTS = 5
 
 
 class UnknownCreditCredentialError(RplError):
@@ -40,18 +35,13 @@ def revoke_credit_credential(
     why = reason.strip()
     if not why:
         raise MissingRevocationReasonError("give a reason; it is kept in the audit log")
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            index = _revoke(publisher, org, credential_id, actor, why, now)
-            break
-        except ConcurrentUpdateError:  # another change of the same list won: read it again
-            if attempt == _ATTEMPTS:
-                raise
-    try:
-        publish_status_list(publisher, org, StatusPurpose.REVOCATION, now)
-    except RplError as err:
-        log.warning("could not re-publish the revocation list of %s: %s", org.slug, err)
-    return index
+    return change_and_publish(
+        publisher,
+        StatusPurpose.REVOCATION,
+        lambda: (_revoke(publisher, org, credential_id, actor, why, now), org),
+        credential_id,
+        now,
+    )
 
 
 def _revoke(

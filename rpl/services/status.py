@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rpl import audit, claims
 from rpl.claims import Claim, InvalidClaimError
@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # issuance imports this module; the keyring is only passed th
     from rpl.services.issuance import Keyring
 
 log = logging.getLogger("rpl.status")
+_Result = TypeVar("_Result")
 
 # A verifier may keep a fetched list this long (`ttl`, and the HTTP Cache-Control max-age).
 LIST_TTL = timedelta(minutes=5)
@@ -176,25 +177,57 @@ def change_status(
     signed credential is re-published at once. `action` is a name from `CHANGES`, or (from code,
     never from a form) a `StatusChange` such as a revocation for a compromised key.
     """
+    change = status_change_of(action)
+    why = required_reason(reason)
+    return change_and_publish(
+        publisher,
+        change.purpose,
+        lambda: _change(publisher.uow, credential_id, change, actor, why, now),
+        credential_id,
+        now,
+    )
+
+
+def status_change_of(action: str | StatusChange) -> StatusChange:
+    """The change `action` names (`CHANGES`), or `action` itself; InvalidClaimError otherwise."""
     change = action if isinstance(action, StatusChange) else CHANGES.get(action)
     if change is None:
         raise InvalidClaimError({"action": [f"{action!r} is not revoke, suspend or unsuspend"]})
+    return change
+
+
+def required_reason(reason: object) -> str:
+    """The reason, trimmed; InvalidClaimError when there is none (it is kept in the record)."""
     why = reason.strip() if isinstance(reason, str) else ""
     if not why:
         raise InvalidClaimError({"reason": ["Please give a reason; it is kept in the record."]})
+    return why
+
+
+def change_and_publish(
+    publisher: StatusPublisher,
+    purpose: StatusPurpose,
+    change: Callable[[], tuple[_Result, Organisation]],
+    subject: str,
+    now: datetime,
+) -> _Result:
+    """Run `change` (one transaction that sets a list bit, giving its result and the list's
+    organisation), again when it raced another change of the same list, then re-publish that
+    list's signed credential. A failed publication leaves the change standing: the list is
+    re-published when next asked for."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            claim, org = _change(publisher.uow, credential_id, change, actor, why, now)
+            result, org = change()
             break
         except (ConcurrentUpdateError, DuplicateError):
             if attempt == _ATTEMPTS:
                 raise
-            log.info("status change of %s raced another; trying again", credential_id)
+            log.info("status change of %s raced another; trying again", subject)
     try:
-        publish_status_list(publisher, org, change.purpose, now)
-    except RplError as err:  # the change stands; the list is re-published when next asked for
-        log.warning("could not re-publish the %s list of %s: %s", change.purpose, org.slug, err)
-    return claim
+        publish_status_list(publisher, org, purpose, now)
+    except RplError as err:
+        log.warning("could not re-publish the %s list of %s: %s", purpose, org.slug, err)
+    return result
 
 
 def revoke_credential(
