@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import base58
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from rpl.errors import RplError
-from rpl.proofs.multibase import encode_z
+from rpl.proofs.multibase import b58decode, encode_z
 
 ED25519_PUB_HEADER = b"\xed\x01"
 ED25519_PRIV_HEADER = b"\x80\x26"
@@ -40,7 +39,7 @@ def _decode(multibase: str, header: bytes, what: str) -> bytes:
             f"{multibase!r} is not a base58btc multibase string (it must start with 'z')"
         )
     try:
-        decoded = base58.b58decode(multibase[1:])
+        decoded = b58decode(multibase[1:])
     except ValueError as err:
         raise InvalidMultikeyError(f"{multibase!r} is not valid base58btc: {err}") from err
     if not decoded.startswith(header):

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
 
-import base58
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from rpl.errors import RplError
-from rpl.proofs.multibase import encode_z
+from rpl.proofs.multibase import b58decode, encode_z
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -127,6 +126,47 @@ class ProofChecks:
         return len(self.checks)
 
 
+class ProofConfigHashes:
+    """Remembered SHA-256 digests of canonical proof configurations (§3.x.5), by configuration.
+
+    Every credential a key signs in the same second under the same contexts has the same proof
+    configuration; canonicalizing it again for each would cost a JCS pass, or an RDFC-1.0 one as
+    dear as the signature. Only a configuration of string options and a string or list-of-strings
+    `@context` is remembered, and its key is then exactly the configuration (`key`): anything
+    else is canonicalized every time. A full table is emptied (a new second, a new key: the old
+    entries are done with).
+    """
+
+    def __init__(self, limit: int = 256) -> None:
+        self._digests: dict[tuple[Any, ...], bytes] = {}
+        self._limit = limit
+
+    @staticmethod
+    def key(options: Mapping[str, Any], context: Any) -> tuple[Any, ...] | None:
+        """The configuration as a hashable value that names it exactly, or None."""
+        if type(options) is not dict:
+            return None
+        for name, value in options.items():
+            if type(value) is not str or type(name) is not str:
+                return None
+        if type(context) is list:
+            for entry in context:
+                if type(entry) is not str:
+                    return None
+            context = ("[list]", *context)  # a tuple no string equals
+        elif type(context) is not str and context is not None:
+            return None
+        return (context, *options.items())
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        return self._digests.get(key)
+
+    def remember(self, key: tuple[Any, ...], digest: bytes) -> None:
+        if len(self._digests) >= self._limit:
+            self._digests.clear()
+        self._digests[key] = digest
+
+
 class CreatedProof(NamedTuple):
     """A cryptosuite's Create Proof result with what it signed: the §3.x.4 hash data and the raw
     signature, so a bulk signer can check the signature without canonicalizing again."""
@@ -189,7 +229,7 @@ def decode_proof_value(proof_value: Any) -> bytes:
     if not isinstance(proof_value, str) or not proof_value.startswith("z"):
         raise ProofError(f"proofValue {proof_value!r} is not a base58btc multibase string")
     try:
-        proof_bytes = base58.b58decode(proof_value[1:])
+        proof_bytes = b58decode(proof_value[1:])
     except ValueError as err:
         raise ProofError(f"proofValue {proof_value!r} is not valid base58btc") from err
     if len(proof_bytes) != ED25519_SIGNATURE_LENGTH:

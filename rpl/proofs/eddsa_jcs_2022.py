@@ -13,14 +13,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from rpl.proofs import jcs
 from rpl.proofs.dataintegrity import (
     DATA_INTEGRITY_PROOF,
     EDDSA_JCS_2022,
     CreatedProof,
     CryptosuiteVerification,
+    ProofConfigHashes,
     ProofError,
     Signer,
     decode_proof_value,
@@ -51,66 +50,40 @@ def create_proof_and_hash(
 def _create_proof(
     unsecured_document: Mapping[str, Any], options: Mapping[str, Any], signer: Signer
 ) -> tuple[dict[str, Any], bytes, bytes]:
-    proof_config = dict(options)
-    if "@context" in unsecured_document:
-        proof_config["@context"] = unsecured_document["@context"]
-    proof_config_hash, lists = _proof_config_hash(proof_config)
-    transformed_data = transformation(unsecured_document, options)
+    # §3.3.1 with its steps inlined (this runs once per signature): the proof configuration is
+    # the options with the document's @context; its hash is remembered (`ProofConfigHashes`).
+    _require_this_suite(options, "PROOF_GENERATION_ERROR")
+    has_context = "@context" in unsecured_document
+    context = unsecured_document["@context"] if has_context else None
+    key = _CONFIG_HASHES.key(options, context)
+    proof_config_hash = _CONFIG_HASHES.get(key) if key is not None else None
+    if proof_config_hash is None:
+        proof_config = dict(options)
+        if has_context:
+            proof_config["@context"] = context
+        proof_config_hash = hashlib.sha256(proof_configuration(proof_config)).digest()
+        if key is not None:
+            _CONFIG_HASHES.remember(key, proof_config_hash)
+    document = unsecured_document
+    transformed_data = jcs.canonicalize(document if type(document) is dict else dict(document))
     hash_data = proof_config_hash + hashlib.sha256(transformed_data).digest()  # §3.3.4
-    proof_bytes = proof_serialization(hash_data, signer)
-    # The proof shares nothing mutable with the caller's options or document: a configuration
-    # of strings only needs its lists copied; anything else is deep-copied, and only now that
-    # canonicalization has shown it to be a finite JSON tree.
-    if lists is None:
-        proof = _copy_json(proof_config)
+    proof_bytes = ed25519_sign(hash_data, signer)  # §3.3.6
+    # The proof shares nothing mutable with the caller's options or document. Options of
+    # strings (`key` is not None) need only the context list copied; anything else is
+    # deep-copied, and only now that canonicalization has shown it to be a finite JSON tree.
+    if key is not None:
+        proof = dict(options)
+        if has_context:
+            proof["@context"] = list(context) if type(context) is list else context
     else:
-        proof = proof_config  # a new dict already, its other members immutable strings
-        for name in lists:
-            proof[name] = list(proof[name])
+        proof = _copy_json(dict(options))
+        if has_context:
+            proof["@context"] = _copy_json(context)
     proof["proofValue"] = encode_proof_value(proof_bytes)
     return proof, hash_data, proof_bytes
 
 
-def _proof_config_hash(proof_config: dict[str, Any]) -> tuple[bytes, tuple[str, ...] | None]:
-    """SHA-256 of §3.3.5's canonical proof configuration (the first half of §3.3.4's hash data),
-    and the names of its list members, or None when it is not made of strings alone.
-
-    Every credential a key signs in the same second has the same proof configuration, so its
-    hash is remembered for configurations of strings and lists of strings: the key is then
-    exactly the configuration. Anything else is canonicalized every time.
-    """
-    key = _config_key(proof_config)
-    if key is None:
-        return hashlib.sha256(proof_configuration(proof_config)).digest(), None
-    known = _CONFIG_HASHES.get(key)
-    if known is None:
-        lists = tuple(name for name, value in proof_config.items() if type(value) is list)
-        known = hashlib.sha256(proof_configuration(proof_config)).digest(), lists
-        if len(_CONFIG_HASHES) >= _CONFIG_HASHES_MAX:
-            _CONFIG_HASHES.clear()  # a new second or a new key: the old entries are done with
-        _CONFIG_HASHES[key] = known
-    return known
-
-
-_CONFIG_HASHES: dict[bytes, tuple[bytes, tuple[str, ...]]] = {}
-_CONFIG_HASHES_MAX = 256
-_STR_ONLY = {str}
-_STR_OR_LIST = {str, list}
-
-
-def _config_key(proof_config: dict[str, Any]) -> bytes | None:
-    """The configuration's JSON (orjson, members in their order) when it is made of strings and
-    lists of strings only, which that JSON then names exactly; else None."""
-    if not set(map(type, proof_config)) <= _STR_ONLY:
-        return None
-    kinds = set(map(type, proof_config.values()))
-    if not kinds <= _STR_OR_LIST:
-        return None
-    if list in kinds:
-        for value in proof_config.values():
-            if type(value) is list and not set(map(type, value)) <= _STR_ONLY:
-                return None
-    return orjson.dumps(proof_config)
+_CONFIG_HASHES = ProofConfigHashes()
 
 
 def verify_proof(

@@ -18,6 +18,7 @@ from rpl.proofs.dataintegrity import (
     EDDSA_RDFC_2022,
     CreatedProof,
     CryptosuiteVerification,
+    ProofConfigHashes,
     ProofError,
     Signer,
     decode_proof_value,
@@ -59,34 +60,16 @@ def _proof_config_hash(unsecured_document: Mapping[str, Any], options: Mapping[s
     remembered when the options are strings and the context a string or list of strings, so
     that the key is exactly what is canonicalized. Anything else is canonicalized every time.
     """
-    context = unsecured_document.get("@context")
-    key = _config_key(options, context)
-    if key is None:
-        return _sha256(proof_configuration(unsecured_document, options))
-    digest = _CONFIG_HASHES.get(key)
+    key = _CONFIG_HASHES.key(options, unsecured_document.get("@context"))
+    digest = _CONFIG_HASHES.get(key) if key is not None else None
     if digest is None:
         digest = _sha256(proof_configuration(unsecured_document, options))
-        if len(_CONFIG_HASHES) >= _CONFIG_HASHES_MAX:
-            _CONFIG_HASHES.clear()  # a new second or a new key: the old entries are done with
-        _CONFIG_HASHES[key] = digest
+        if key is not None:
+            _CONFIG_HASHES.remember(key, digest)
     return digest
 
 
-_CONFIG_HASHES: dict[tuple[Any, ...], bytes] = {}
-_CONFIG_HASHES_MAX = 256
-_STR_ONLY = {str}
-
-
-def _config_key(options: Mapping[str, Any], context: Any) -> tuple[Any, ...] | None:
-    if type(options) is not dict or not set(map(type, options.values())) <= _STR_ONLY:
-        return None
-    if type(context) is list and set(map(type, context)) <= _STR_ONLY:
-        context = ("[list]", *context)  # a tuple no string equals
-    elif type(context) is not str:
-        return None
-    if not set(map(type, options)) <= _STR_ONLY:
-        return None
-    return (context, *options.items())
+_CONFIG_HASHES = ProofConfigHashes()
 
 
 def _sha256(text: str) -> bytes:
