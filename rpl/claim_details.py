@@ -61,6 +61,9 @@ class PartialDate:
 
     def __post_init__(self) -> None:
         text = "-".join(f"{p:02d}" for p in (self.year, self.month, self.day) if p is not None)
+        # The ISO form, made once: a roster import writes each date several times a row.
+        iso = "-".join([f"{self.year:04d}"] + [f"{p:02d}" for p in (self.month, self.day) if p])
+        object.__setattr__(self, "_iso", iso)
         if not 1 <= self.year <= 9999:
             raise InvalidDateError(text, "the year must have four digits")
         if self.month is None:
@@ -83,8 +86,7 @@ class PartialDate:
         return cls(year, month, day)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
-        parts = [f"{self.year:04d}"] + [f"{p:02d}" for p in (self.month, self.day) if p]
-        return "-".join(parts)
+        return self._iso  # type: ignore[attr-defined, no-any-return]
 
     def _key(self) -> tuple[int, int, int]:
         # A bare month sorts before its days, a bare year before its months.

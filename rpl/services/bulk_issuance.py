@@ -26,7 +26,6 @@ import hashlib
 import logging
 import multiprocessing
 import secrets
-import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -58,7 +57,7 @@ from rpl.services.organisations import issuer_profile, organisation_did
 from rpl.services.ports import UowFactory
 from rpl.services.status import status_list_url, status_purpose
 from rpl.status import StatusPurpose, allocate_indexes, list_length, status_entry
-from rpl.storage.bulk import IssuedItem, time_ordered_id
+from rpl.storage.bulk import IssuedItem, random_uuid, time_ordered_id
 from rpl.storage.codec import details_from_json
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError
 
@@ -93,6 +92,7 @@ class SignerState:
     issuer: IssuerProfile = field(init=False)
     verifier: Ed25519PublicKey = field(init=False)
     status_urls: dict[str, str] = field(init=False)
+    suite: Any = field(init=False)
 
     def __post_init__(self) -> None:
         # What every credential of the run shares is worked out once, not once a row.
@@ -101,6 +101,7 @@ class SignerState:
         self.status_urls = {
             p.value: status_list_url(self.public_url, self.org, p) for p in StatusPurpose
         }
+        self.suite = instantiate_cryptosuite(self.cryptosuite)
 
 
 _state: SignerState | None = None
@@ -177,7 +178,7 @@ def _sign_one(
         claim,
         st.issuer,
         Urls(st.public_url).credential(credential_id),
-        f"urn:uuid:{uuid.uuid4()}",
+        f"urn:uuid:{random_uuid()}",
         secrets.token_hex(16),
         now,
     )
@@ -189,8 +190,7 @@ def _sign_one(
     fast_schema.ensure_valid_achievement_credential(unsigned)  # a failing one is never signed
     # The suite's own Create Proof (§3.x.1), not `add_proof`: that deep-copies a document built
     # here a moment ago, which cost as much as signing it.
-    suite = instantiate_cryptosuite(st.cryptosuite)
-    made = suite.create_proof_and_hash(unsigned, options, st.key)
+    made = st.suite.create_proof_and_hash(unsigned, options, st.key)
     # Verify before store, every signature: the raw Ed25519 check of the very bytes signed (a
     # fault while signing, or a key that is not the organisation's, fails here; a faulty
     # deterministic signature must never leave, it can leak the key). Canonicalizing again and

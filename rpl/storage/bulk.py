@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +42,25 @@ def time_ordered_id() -> str:
         | 0b10 << 62  # variant
         | rand & (1 << 62) - 1  # rand_b, 62 bits
     )
-    return str(uuid.UUID(int=value))
+    return _uuid_text(value)
+
+
+def random_uuid() -> str:
+    """`str(uuid.uuid4())` at about half its cost (bulk issuance makes one per credential)."""
+    rand = secrets.randbits(122)
+    return _uuid_text(
+        (rand >> 74) << 80
+        | 0x4 << 76
+        | (rand >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | rand & (1 << 62) - 1
+    )
+
+
+def _uuid_text(value: int) -> str:
+    """The 8-4-4-4-12 form of a 128-bit value, as `str(uuid.UUID(int=value))` writes it."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 # Page cache of a SQLite connection that writes in bulk (kept for the connection's life).

@@ -126,14 +126,19 @@ def claim_from_row(row: ClaimRow, events: Sequence[ClaimEventRow]) -> Claim:
 
 def event_to_row(event: Event) -> dict[str, Any]:
     return {
-        "kind": event.kind.value,
+        "kind": _TEXT[event.kind],
         "actor": event.actor,
         "at": event.at,
-        "from_state": event.from_state.value if event.from_state else None,
-        "to_state": event.to_state.value,
+        "from_state": _TEXT[event.from_state] if event.from_state else None,
+        "to_state": _TEXT[event.to_state],
         "reason": event.reason,
         "data": dict(event.data),
     }
+
+
+# Each kind and state as the plain text stored: `member.value` is a descriptor call, and a
+# roster import writes three events a row.
+_TEXT: dict[str, str] = {m: m.value for enum in (EventKind, ClaimState) for m in enum}
 
 
 def event_from_row(row: ClaimEventRow) -> Event:

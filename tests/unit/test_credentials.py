@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rpl.claims import (
     Claim,
@@ -417,3 +420,11 @@ def test_no_term_is_dropped_by_json_ld_expansion():
         expanded = jsonld.expand(doc, options)
         compacted = jsonld.compact(expanded, {"@context": doc["@context"]}, options)
         assert _singletons_unwrapped(compacted) == _singletons_unwrapped(doc)
+
+
+@given(st.text())
+def test_markdown_text_escapes_as_the_regular_expression_did(text: str) -> None:
+    from rpl.credentials import _markdown_text
+
+    reference = re.sub(r"([\\`*_\[\]<>#|!])", r"\\\1", " ".join(text.split()))
+    assert _markdown_text(text) == reference
