@@ -191,13 +191,16 @@ def _add_new_rows(
             chunk.duplicates += 1
             continue
         existing.add(row.key)
-        claim_id, token = time_ordered_id(), new_token()  # ids in order: bulk-friendly
+        claim_id = time_ordered_id()  # ids in order: bulk-friendly
+        # A direct import mails no link (the organisation tells its people itself): no secret
+        # is made that nobody would hold, and no random key lands in the token index.
+        token = None if record.direct else new_token()
         claim = roster.preconfirmed_claim(
             claim_id, row, options, record.uploaded_by, record.id, now
         )
         claims.append(
             _claim_row(claim, row)
-            | {"version": 1, "claimant_token_hash": hash_token(token)}
+            | {"version": 1, "claimant_token_hash": hash_token(token) if token else None}
             | {"created_at": now, "updated_at": now}
         )
         events += [
@@ -216,7 +219,8 @@ def _add_new_rows(
             }
         )
         added.append((row.key, claim_id))
-        tokens.append((row, token))
+        if token:
+            tokens.append((row, token))
     chunk.new_claims = claims
     tx.rosters.add_rows(claims, events, entries)
     tx.rosters.add_rejections(record.id, ((r.line, r.cells, r.reason) for r in chunk.rejected))

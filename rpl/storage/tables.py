@@ -59,7 +59,8 @@ class ClaimRow(SQLModel, table=True):
     # Compare-and-set guard: every write says which version it read.
     version: int = 1
     claimant_email: str = Field(index=True)
-    claimant_token_hash: str = Field(unique=True)
+    # None for a claim issued directly from a roster: no link was ever sent (migration 0018)
+    claimant_token_hash: str | None = Field(default=None, unique=True)
     details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     amendment: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     confirmed_by: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+from sqlmodel import select
+
 from rpl import claims
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
@@ -119,6 +121,22 @@ def test_rows_waiting_for_their_person_are_not_issued_until_accepted(
     assert not roster.accept(container.uow, container.runner, token, container.now())
     with container.uow() as tx:
         assert tx.claims.count_by_state() == {"issued": 1, "confirmed": 1}
+
+
+def test_only_rows_waiting_for_their_person_hold_a_link(
+    container: Container, hospital: Organisation
+) -> None:
+    """A direct import mails nobody, so its claims keep no link hash; the others each keep one."""
+    _import(container, ROSTER, direct=True)
+    assert outbox_links(container, "rosters/accept") == []
+    with container.uow() as tx:
+        direct = tx.session.exec(select(ClaimRow.claimant_token_hash)).all()
+    assert len(direct) == 2 and all(hash_ is None for hash_ in direct)
+    _import(container, ROSTER.replace("@example.org", "@example.net"), direct=False)
+    with container.uow() as tx:
+        hashes = [h for h in tx.session.exec(select(ClaimRow.claimant_token_hash)).all() if h]
+    assert len(hashes) == 2 == len(set(hashes))
+    assert len(outbox_links(container, "rosters/accept")) == 2
 
 
 def test_claim_rows_round_trip_through_the_codec(
