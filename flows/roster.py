@@ -1,6 +1,11 @@
 """The roster flows: import a stored upload (`import_roster`), and issue an organisation's
 confirmed roster claims in few, large task runs (`issue_roster`).
 
+A direct upload is signed while it imports: inside the `import-roster-file` task each chunk's
+claims go to the signer pool as the chunk commits (`roster_pipeline.import_into`), so reading
+rows and signing overlap. The `issue_roster` subflow then issues whatever is left confirmed (a
+page that failed, an import resumed, an organisation signing VC-JWT).
+
 Each task run issues a slice of `slice_size` claims (by default 25 signing pages of
 RPL_ISSUE_BATCH_SIZE): inside it the pages are signed by the process pool and stored one
 transaction each. A million rows are forty-odd task runs, so Prefect's per-task cost (milliseconds)
@@ -75,13 +80,18 @@ def _on_dask(org_id: str, start: float) -> dict[str, Any]:
 
 @task(name="import-roster-file")
 def import_roster_file(import_id: str) -> dict[str, Any]:
-    """Read the stored file into claims. Not retried here: a failure ends the import as failed
-    with the reason on its page, and the flow run fails; uploading the file again resumes it
-    (the rows already stored are skipped)."""
+    """Read the stored file into claims, signing a direct import's on the way. Not retried
+    here: a failure ends the import as failed with the reason on its page, and the flow run
+    fails; uploading the file again resumes it (the rows already stored are skipped)."""
     container = runtime.container()
-    record = roster_jobs.import_stored(container, import_id)
+    record, report = roster_jobs.import_stored(container, import_id)
     issuing = roster_jobs.start_issuing(container, record)
-    return {"organisation_id": record.organisation_id, "issue": issuing, "status": record.status}
+    return {
+        "organisation_id": record.organisation_id,
+        "issue": issuing,
+        "status": record.status,
+        "issued_while_importing": report.issued if report else 0,
+    }
 
 
 @task(name="finish-roster-import")
@@ -91,8 +101,9 @@ def finish_roster_import(import_id: str) -> None:
 
 @flow(name="import_roster", log_prints=True)
 async def import_roster(import_id: str) -> dict[str, Any]:
-    """A web or API upload, in the background: import its rows, issue them when the uploader
-    asked for direct issuance (the `issue_roster` flow, as a subflow), then mark it done."""
+    """A web or API upload, in the background: import its rows (signing them on the way when
+    the uploader asked for direct issuance), issue what that left confirmed (the `issue_roster`
+    flow, as a subflow), then mark it done."""
     imported = import_roster_file(import_id)
     if imported["issue"]:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -115,27 +116,32 @@ def import_file(
 WAITING = ("queued", "importing")
 
 
-def import_stored(deps: jobs.Deps, import_id: str) -> RosterImport:
-    """Import the roster file an upload stored (by content hash) for `import_id`.
+def import_stored(
+    deps: jobs.Deps, import_id: str, on_chunk: Callable[[RosterImport], None] | None = None
+) -> tuple[RosterImport, BulkReport | None]:
+    """Import the roster file an upload stored (by content hash) for `import_id`; a direct
+    import is signed while it imports (`roster_pipeline.import_into`), and the report of what
+    was issued on the way comes back with the import (None when nothing was to be).
 
     Safe to run again: an import that finished is returned as it is, and one interrupted while
-    importing reads the file again, skipping every row already stored (natural keys). A failure
-    to read the file at all ends the import as `failed` with the reason, shown on its page.
+    importing reads the file again, skipping every row already stored (natural keys); its claims
+    left confirmed are for `issue_roster`. A failure to read the file at all ends the import as
+    `failed` with the reason, shown on its page.
     """
+    # Imported here: the pipeline builds on this module's signer pools.
+    from rpl.services import roster_pipeline
+
     with deps.uow() as tx:
         record = tx.rosters.get_import(import_id)
     if record is None:
         raise roster.UnknownImportError(f"no roster import {import_id!r}")
     if record.status not in WAITING or record.file_sha256 is None:
-        return record
+        return record, None
     now = deps.now()
     roster.set_status(deps.uow, import_id, "importing", now)
     path = deps.files.path_for(record.file_sha256)  # type: ignore[attr-defined]
     try:
-        with path.open("rb") as raw, _text(raw) as text:
-            return roster.import_rows(
-                deps.uow, deps.mailer, jobs.urls(deps), record, text, now, raw.tell
-            )
+        return roster_pipeline.import_into(deps, record, path, now, on_chunk)
     except Exception as err:  # the outer edge of a background job: record it, log, re-raise
         log.exception("roster import %s failed", import_id)
         roster.fail_import(deps.uow, import_id, f"the import stopped: {err}", deps.now())
@@ -158,9 +164,12 @@ def finish(deps: jobs.Deps, import_id: str) -> None:
         roster.set_status(deps.uow, import_id, "done", deps.now())
 
 
-def import_roster(deps: jobs.Deps, import_id: str) -> RosterImport:
-    """The whole background job in this thread: import, issue when direct, finish."""
-    record = import_stored(deps, import_id)
+def import_roster(
+    deps: jobs.Deps, import_id: str, on_chunk: Callable[[RosterImport], None] | None = None
+) -> RosterImport:
+    """The whole background job in this thread: import (signing on the way when direct), issue
+    whatever the import left confirmed, finish."""
+    record, _ = import_stored(deps, import_id, on_chunk)
     if start_issuing(deps, record):
         try:
             issue_roster(deps, record.organisation_id)

@@ -10,6 +10,10 @@ The guarantees are those of the two halves: every chunk is one transaction, ever
 is stored whole or not at all (compare-and-set on each claim's state). Claims left confirmed by
 a run killed halfway, or by a page that could not be stored, are what the `issue_roster` flow
 issues afterwards; `import_and_issue` only ever gets ahead of it.
+
+`rpl roster import --issue` starts an import here (`import_and_issue`); a web or API upload, in
+the background, reads its stored file into the import it recorded (`roster_jobs.import_stored`
+calls `import_into`), so both sign while they import.
 """
 
 from __future__ import annotations
@@ -47,9 +51,20 @@ def import_and_issue(
     `issue_roster` flow.
     """
     when = now or deps.now()
-    size = path.stat().st_size
-    record = roster.start_import(deps.uow, org_slug, request, size, when)
-    pipeline = _pipeline(deps, record, size, when) if request.direct else None
+    record = roster.start_import(deps.uow, org_slug, request, path.stat().st_size, when)
+    return import_into(deps, record, path, when, on_chunk)
+
+
+def import_into(
+    deps: jobs.Deps,
+    record: RosterImport,
+    path: Path,
+    now: datetime,
+    on_chunk: Callable[[RosterImport], None] | None = None,
+) -> tuple[RosterImport, BulkReport | None]:
+    """Read the roster at `path` into the import `record` already started, signing on the way
+    as `import_and_issue` does (rows already stored, e.g. by an interrupted run, are skipped)."""
+    pipeline = _pipeline(deps, record, path.stat().st_size, now) if record.direct else None
     on_claims = None
     if pipeline is not None:
 
@@ -65,7 +80,7 @@ def import_and_issue(
             jobs.urls(deps),
             record,
             text,
-            when,
+            now,
             raw.tell,
             on_chunk,
             on_claims=on_claims,

@@ -79,6 +79,57 @@ def test_an_import_to_be_accepted_issues_nothing(
         assert tx.claims.count_by_state() == {"confirmed": record.rows_added}
 
 
+def _stored(container: Container, org: Organisation, path: Path, direct: bool = True) -> str:
+    """An upload as the web stores it: the file by hash, the import queued for the runner."""
+    stored = container.files.put([path.read_bytes()], 10**8)
+    request = _request(path, direct)
+    size, sha = stored.size, stored.sha256
+    return roster.start_import(container.uow, org.slug, request, size, container.now(), sha).id
+
+
+def test_a_stored_upload_is_signed_while_it_imports_and_what_failed_is_issued_after(
+    container: Container,
+    hospital: Organisation,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
+    import_id = _stored(c, hospital, _roster(tmp_path, 30))
+    build = bulk_issuance.build_achievement_credential
+    failed_once: list[str] = []
+
+    def flaky_build(claim: Any, *args: Any) -> dict[str, Any]:
+        document = build(claim, *args)
+        if not failed_once:  # the first claim fails once: the pipeline leaves it confirmed
+            failed_once.append(claim.id)
+            document["credentialSubject"]["activityStartDate"] = "not a date"
+        return document
+
+    monkeypatch.setattr(bulk_issuance, "build_achievement_credential", flaky_build)
+    record, report = roster_jobs.import_stored(c, import_id)
+    assert report is not None and set(report.failed) == set(failed_once)
+    assert report.issued == record.rows_added - 1 and record.status == "imported"
+
+    done = roster_jobs.import_roster(c, import_id)  # the rest of the job: issue what is left
+
+    assert done.status == "done"
+    with c.uow() as tx:
+        assert tx.claims.count_by_state() == {"issued": record.rows_added}
+        assert tx.credentials.count() == record.rows_added
+    assert _verify_all(c) == record.rows_added
+
+
+def test_a_stored_upload_to_be_accepted_issues_nothing(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    import_id = _stored(container, hospital, _roster(tmp_path, 10), direct=False)
+    done = roster_jobs.import_roster(container, import_id)
+    assert done.status == "done" and done.rows_added > 0
+    with container.uow() as tx:
+        assert tx.claims.count_by_state() == {"confirmed": done.rows_added}
+        assert tx.credentials.count() == 0
+
+
 def _pipeline(container: Container, org: Organisation) -> bulk_issuance.PagePipeline:
     run = bulk_issuance.BulkIssue(
         uow=container.uow,

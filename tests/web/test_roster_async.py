@@ -3,15 +3,22 @@ and the progress page (refreshing without JavaScript) and the JSON status follow
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
-from rpl.services import roster_jobs
+from rpl.roster_bench import write_roster
+from rpl.services import roster_jobs, roster_pipeline
+from rpl.storage.roster import RosterImport
+from rpl.verify import verify_credential
 from tests.conftest import csrf_from
 from tests.web.test_rosters import ADMIN, ROSTER
 
@@ -126,3 +133,94 @@ def test_a_binary_file_is_refused_on_the_form_keeping_the_input(
     assert "a roster is a CSV text file" in answer.text
     assert 'value="Archivist"' in answer.text and "checked" in answer.text
     assert held.imports == []
+
+
+@pytest.fixture
+def signers() -> Iterator[None]:
+    yield
+    roster_jobs.close_pools()  # the signer processes of this test's organisation key
+
+
+def test_a_large_direct_upload_is_signed_while_it_imports_each_row_once(
+    client: Any,
+    container: Container,
+    hospital: Organisation,
+    held: HeldRunner,
+    signers: None,
+    tmp_path: Path,
+) -> None:
+    # Pages of 250: the first chunk (2000 rows) fills more pages than the pool keeps in flight.
+    container.settings = container.settings.with_(issue_batch_size=250)
+    path = tmp_path / "people.csv"
+    write_roster(path, 5200, bad_every=7)
+    assert path.stat().st_size > roster_pipeline.POOL_FROM_BYTES  # signed by the process pool
+    files = {"file": ("people.csv", path.read_bytes(), "text/csv")}
+    answer = client.post(
+        "/api/organisations/st-marys/rosters", files=files, data={"issue": "true"}, headers=ADMIN
+    )
+    assert answer.status_code == 202
+    status_url = answer.headers["location"]
+    seen: list[dict[str, Any]] = []
+
+    def watch(record: RosterImport) -> None:  # after each chunk commits, as a person polling
+        seen.append(client.get(status_url, headers=ADMIN).json())
+
+    roster_jobs.import_roster(container, held.imports[0], on_chunk=watch)
+
+    # The progress moved while the rows were still importing, issued count included: the
+    # old path (import everything, then issue) shows nothing issued before the import ends.
+    assert [s["status"] for s in seen] == ["importing"] * 3
+    assert [s["rows"]["read"] for s in seen] == [2000, 4000, 5200]
+    assert seen[0]["progress"]["issued"] == 0 < seen[1]["progress"]["issued"]
+    assert roster_jobs._pools  # a signer pool did the signing
+    status = client.get(status_url, headers=ADMIN).json()
+    rejected = 5200 // 7
+    added = 5200 - rejected
+    assert status["status"] == "done" and status["running"] is False
+    assert status["rows"] == {"read": 5200, "added": added, "duplicate": 0, "rejected": rejected}
+    assert status["claims"] == {"issued": added}
+    with container.uow() as tx:
+        assert tx.credentials.count() == added  # one credential per claim: each issued once
+        kinds = [(e.kind, e.data) for e in tx.audit.entries()]
+        documents = tx.bulk.sample_documents(20)
+    # In the audit chain, pages were issued before the last chunk of rows was confirmed.
+    chunks = [n for n, (kind, _) in enumerate(kinds) if kind == "RosterRowsConfirmed"]
+    pages = [n for n, (kind, _) in enumerate(kinds) if kind == "CredentialsIssued"]
+    assert len(chunks) == 3 and pages[0] < chunks[-1]
+    assert sum(data["credentials"] for kind, data in kinds if kind == "CredentialsIssued") == added
+    for document in documents:
+        result = verify_credential(
+            document, container.resolver(), container.now(), status_lists=container.status_lists()
+        )
+        assert result.verified, result
+    report = client.get(status["rejected_report"], headers=ADMIN)
+    assert len(list(csv.reader(io.StringIO(report.text)))) == 1 + rejected
+
+
+def test_a_direct_upload_resumed_after_a_crash_issues_every_row_once(
+    client: Any, container: Container, hospital: Organisation, held: HeldRunner
+) -> None:
+    page_url = upload_page(client, ROSTER.encode()).headers["location"]
+    [import_id] = held.imports
+    # A first run stored the first row's claim and died before signing it.
+    first = ROSTER.splitlines(keepends=True)[:2]
+    with container.uow() as tx:
+        record = tx.rosters.get_import(import_id)
+    assert record is not None
+    roster_jobs.roster.set_status(container.uow, import_id, "importing", container.now())
+    roster_jobs.roster.import_rows(
+        container.uow,
+        container.mailer,
+        roster_jobs.jobs.urls(container),
+        record,
+        io.StringIO("".join(first)),
+        container.now(),
+    )
+    roster_jobs.roster.set_status(container.uow, import_id, "importing", container.now())
+
+    roster_jobs.import_roster(container, import_id)
+
+    assert "Credentials issued: 2 of 2" in client.get(page_url, headers=ADMIN).text
+    with container.uow() as tx:
+        assert tx.claims.count_by_state() == {"issued": 2}
+        assert tx.credentials.count() == 2
