@@ -3,6 +3,9 @@
 Pure functions returning figures; `rpl bench signing` prints them. Every rate is measured in the
 same run as the raw Ed25519 rate it is compared with, so the ratios hold on any machine.
 
+The operations are timed in turns (`rates`), so a load that comes and goes during the run
+weighs on the raw rate and on the rates compared with it alike.
+
 What is timed: the cryptosuites' own Create Proof and Verify Proof (vc-di-eddsa §3.2.1–§3.2.2,
 §3.3.1–§3.3.2) on an unsigned credential, with the public key already known. Not timed: parsing
 the JSON, resolving the verification method, and the deep copy `add_proof` makes of the document
@@ -58,15 +61,15 @@ def signing_figures(
     did = multikey.did_key(public_key)
     method = f"{did}#{did.removeprefix('did:key:')}"
     message = bytes(64)  # what the suites sign: two SHA-256 hashes
-    figures: dict[str, float | None] = {
-        "raw_ed25519_sign_per_s": rate(lambda: key.sign(message), seconds)
+    operations: dict[str, Callable[[], object]] = {
+        "raw_ed25519_sign_per_s": lambda: key.sign(message)
     }
     for prefix, suite in (("jcs", eddsa_jcs_2022), ("rdfc", eddsa_rdfc_2022)):
         sign, verify = _suite_operations(suite, document, key, method, public_key)
-        figures[f"{prefix}_sign_per_s"] = rate(sign, seconds)
-        figures[f"{prefix}_verify_per_s"] = rate(verify, seconds)
-    figures["jwt_sign_per_s"] = rate(lambda: jose.sign_vc_jwt(document, key, method), seconds)
-    return figures
+        operations[f"{prefix}_sign_per_s"] = sign
+        operations[f"{prefix}_verify_per_s"] = verify
+    operations["jwt_sign_per_s"] = lambda: jose.sign_vc_jwt(document, key, method)
+    return dict(rates(operations, seconds))
 
 
 def _suite_operations(
@@ -86,10 +89,32 @@ def _suite_operations(
     )
 
 
-def rate(operation: Callable[[], object], seconds: float) -> float:
-    """Calls per second of `operation`, run in batches for at least `seconds` (after one warm-up
-    call, which fills the caches the steady state has)."""
-    operation()
+ROUNDS = 5
+
+
+def rates(
+    operations: Mapping[str, Callable[[], object]], seconds: float, rounds: int = ROUNDS
+) -> dict[str, float]:
+    """Calls per second of each operation, each timed for about `seconds` in all.
+
+    The operations take turns, `rounds` times (after one warm-up call each, which fills the
+    caches the steady state has): whatever else the machine does during the run weighs on all
+    of them alike, so their ratios hold even when their absolute rates drift.
+    """
+    for operation in operations.values():
+        operation()
+    calls = dict.fromkeys(operations, 0)
+    spent = dict.fromkeys(operations, 0.0)
+    for _ in range(rounds):
+        for name, operation in operations.items():
+            n, elapsed = _run_for(operation, seconds / rounds)
+            calls[name] += n
+            spent[name] += elapsed
+    return {name: calls[name] / spent[name] for name in operations}
+
+
+def _run_for(operation: Callable[[], object], seconds: float) -> tuple[int, float]:
+    """Run `operation` in growing batches until `seconds` have passed: (calls, seconds)."""
     calls, batch = 0, 1
     start = time.perf_counter()
     while True:
@@ -98,7 +123,7 @@ def rate(operation: Callable[[], object], seconds: float) -> float:
         calls += batch
         elapsed = time.perf_counter() - start
         if elapsed >= seconds:
-            return calls / elapsed
+            return calls, elapsed
         batch = min(batch * 2, 256)
 
 
