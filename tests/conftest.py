@@ -127,6 +127,20 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+def import_only(container: Container, org_slug: str, path: Path, request: Any) -> Any:
+    """Read the roster at `path` into claims without signing any (even a direct import's): for
+    tests that issue them afterwards, their own way."""
+    from rpl.services import jobs, roster
+
+    record = roster.start_import(
+        container.uow, org_slug, request, path.stat().st_size, container.now()
+    )
+    with path.open(newline="", encoding="utf-8") as text:
+        return roster.import_rows(
+            container.uow, container.mailer, jobs.urls(container), record, text, container.now()
+        )
+
+
 def outbox_links(container: Container, kind: str) -> list[str]:
     """Links of one kind (`attest` or `my`) found in the outbox, oldest first."""
     from email import message_from_bytes, policy

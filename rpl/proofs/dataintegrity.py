@@ -158,8 +158,8 @@ class ProofConfigHashes:
             return None
         return (context, *options.items())
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        return self._digests.get(key)
+    def get(self, key: tuple[Any, ...] | None) -> bytes | None:
+        return None if key is None else self._digests.get(key)
 
     def remember(self, key: tuple[Any, ...], digest: bytes) -> None:
         if len(self._digests) >= self._limit:

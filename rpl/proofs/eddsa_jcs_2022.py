@@ -56,7 +56,7 @@ def _create_proof(
     has_context = "@context" in unsecured_document
     context = unsecured_document["@context"] if has_context else None
     key = _CONFIG_HASHES.key(options, context)
-    proof_config_hash = _CONFIG_HASHES.get(key) if key is not None else None
+    proof_config_hash = _CONFIG_HASHES.get(key)
     if proof_config_hash is None:
         proof_config = dict(options)
         if has_context:

@@ -61,7 +61,7 @@ def _proof_config_hash(unsecured_document: Mapping[str, Any], options: Mapping[s
     that the key is exactly what is canonicalized. Anything else is canonicalized every time.
     """
     key = _CONFIG_HASHES.key(options, unsecured_document.get("@context"))
-    digest = _CONFIG_HASHES.get(key) if key is not None else None
+    digest = _CONFIG_HASHES.get(key)
     if digest is None:
         digest = _sha256(proof_configuration(unsecured_document, options))
         if key is not None:

@@ -12,8 +12,6 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from rpl.services import bulk_issuance, jobs, roster
@@ -92,23 +90,6 @@ def _workers(deps: jobs.Deps, org_id: str, asked: int | None) -> int:
         waiting = tx.rosters.issuable(org_id)
     # Spawning signers costs seconds (each imports the proof stack): not for a page or two.
     return signing_workers() if waiting > 2 * deps.settings.issue_batch_size else 0
-
-
-def import_file(
-    deps: jobs.Deps,
-    org_slug: str,
-    path: Path,
-    request: roster.ImportRequest,
-    on_chunk: Any = None,
-    now: datetime | None = None,
-) -> RosterImport:
-    """Import the roster at `path`, streamed from disk."""
-    when = now or deps.now()
-    record = roster.start_import(deps.uow, org_slug, request, path.stat().st_size, when)
-    with path.open("rb") as raw, _text(raw) as text:
-        return roster.import_rows(
-            deps.uow, deps.mailer, jobs.urls(deps), record, text, when, raw.tell, on_chunk
-        )
 
 
 # An upload stored for the background import is read by these steps; `import_roster` (inline)

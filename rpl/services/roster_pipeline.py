@@ -1,7 +1,7 @@
 """Import a roster and issue it in one pass: pages are signed while later rows still import.
 
-`roster_jobs.import_file` then the `issue_roster` flow reads the file, stores every claim, and
-only then reads them all back to sign them: one core works at a time. Here each chunk's new
+Importing the whole file, then running the `issue_roster` flow, stores every claim and only then
+reads them all back to sign them: one core works at a time. Here each chunk's new
 claims go to the signer processes the moment the chunk commits (`import_rows(on_claims=...)`),
 and this process goes on reading rows and storing the pages that come back signed, so both
 cores work through the whole run and no claim is read back from the database.

@@ -16,8 +16,9 @@ from rpl.bootstrap import Container, bootstrap
 from rpl.config import Settings
 from rpl.organisations import Organisation
 from rpl.roster_bench import write_roster
-from rpl.services import bulk_issuance, jobs, roster, roster_jobs
+from rpl.services import bulk_issuance, jobs, roster
 from rpl.verify import verify_credential
+from tests.conftest import import_only
 from tests.infra.processes import once_per_ci
 from tests.integration.test_issuance import confirmed_claims
 
@@ -102,7 +103,7 @@ def test_roster_pages_are_signed_by_dask_workers_and_stored_once(
         path = tmp_path / "roster.csv"
         write_roster(path, 5, bad_every=0)
         request = roster.ImportRequest(path.name, "operator:test", direct=True)
-        record = roster_jobs.import_file(c, hospital.slug, path, request)
+        record = import_only(c, hospital.slug, path, request)
         bulk_issuance.use_signer(None)  # this process must not sign
         report = _roster_on_dask(hospital.id, c.settings)
         # Three pages, each a task run in a Dask worker process (this one has no signer), stored

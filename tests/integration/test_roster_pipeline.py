@@ -22,6 +22,7 @@ from rpl.services.issuance import IssuePolicy
 from rpl.storage.bulk import insert_many
 from rpl.storage.tables import ClaimEventRow
 from rpl.verify import verify_credential
+from tests.conftest import import_only
 
 
 def _request(path: Path, direct: bool = True) -> roster.ImportRequest:
@@ -144,7 +145,7 @@ def _pipeline(container: Container, org: Organisation) -> bulk_issuance.PagePipe
 
 def _confirmed(container: Container, org: Organisation, tmp_path: Path, rows: int) -> list[Any]:
     path = _roster(tmp_path, rows)
-    roster_jobs.import_file(container, org.slug, path, _request(path))
+    import_only(container, org.slug, path, _request(path))
     with container.uow() as tx:
         return tx.rosters.claims_to_issue(org.id, "", 100)
 
