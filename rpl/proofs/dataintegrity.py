@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from rpl.errors import RplError
 from rpl.proofs.multibase import b58decode, encode_z
@@ -246,14 +246,22 @@ def ed25519_sign(hash_data: bytes, signer: Signer) -> bytes:
 
 
 def ed25519_verify(hash_data: bytes, proof_bytes: bytes, public_key: bytes) -> bool:
-    """Whether `proof_bytes` is a Pure Ed25519 signature of `hash_data` by `public_key`."""
+    """Whether `proof_bytes` is a Pure Ed25519 signature of `hash_data` by `public_key`.
+
+    libsodium checks it (RFC 8032 §5.1.7, and it refuses public keys and `R` values of small
+    order, which no honest signer produces)."""
     try:
-        key = Ed25519PublicKey.from_public_bytes(public_key)
+        key = VerifyKey(public_key)
     except (TypeError, ValueError) as err:
         raise ProofError(f"the resolved public key is not a 32-byte Ed25519 key: {err}") from err
+    return ed25519_check(key, hash_data, proof_bytes)
+
+
+def ed25519_check(key: VerifyKey, hash_data: bytes, proof_bytes: bytes) -> bool:
+    """`ed25519_verify` with the key already made (a bulk signer checks thousands with one)."""
     try:
-        key.verify(proof_bytes, hash_data)
-    except InvalidSignature:
+        key.verify(hash_data, proof_bytes)
+    except (BadSignatureError, ValueError, TypeError):  # a forged, corrupt or mis-sized signature
         return False
     return True
 

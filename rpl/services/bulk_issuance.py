@@ -34,8 +34,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.signing import VerifyKey
 
 from rpl import fast_schema
 from rpl.claim_details import ClaimDetails, ClaimKind, PartialDate, Skill
@@ -47,6 +46,7 @@ from rpl.mail import Mailer
 from rpl.organisations import Organisation
 from rpl.proofs.dataintegrity import (
     ProofOptions,
+    ed25519_check,
     instantiate_cryptosuite,
     proof_options_map,
     verify_proof,
@@ -90,14 +90,14 @@ class SignerState:
     public_key: bytes
     key_id: str = ""
     issuer: IssuerProfile = field(init=False)
-    verifier: Ed25519PublicKey = field(init=False)
+    verifier: VerifyKey = field(init=False)
     status_urls: dict[str, str] = field(init=False)
     suite: Any = field(init=False)
 
     def __post_init__(self) -> None:
         # What every credential of the run shares is worked out once, not once a row.
         self.issuer = issuer_profile(self.public_url, self.org)
-        self.verifier = Ed25519PublicKey.from_public_bytes(self.public_key)
+        self.verifier = VerifyKey(self.public_key)
         self.status_urls = {
             p.value: status_list_url(self.public_url, self.org, p) for p in StatusPurpose
         }
@@ -195,10 +195,8 @@ def _sign_one(
     # fault while signing, or a key that is not the organisation's, fails here; a faulty
     # deterministic signature must never leave, it can leak the key). Canonicalizing again and
     # decoding the proofValue would only repeat what was just done.
-    try:
-        st.verifier.verify(made.signature, made.hash_data)
-    except InvalidSignature as err:
-        raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signature fails") from err
+    if not ed25519_check(st.verifier, made.hash_data, made.signature):
+        raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signature fails")
     unsigned["proof"] = made.proof
     document = orjson.dumps(unsigned, option=orjson.OPT_INDENT_2)
     if full_check:

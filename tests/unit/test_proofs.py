@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from rpl.proofs.dataintegrity import (
     ProofError,
     ProofOptions,
     add_proof,
+    ed25519_verify,
     instantiate_cryptosuite,
     parse_datetime,
     verify_proof,
@@ -604,3 +606,52 @@ def test_verifying_a_mangled_document_never_raises(suite: str, data: st.DataObje
     checks = verify_proof(mangled, resolve)
     assert checks.checks
     assert checks.verified == (checks.errors == ())
+
+
+# --- Ed25519 itself: libsodium verifies, OpenSSL (`cryptography`) signs -----------------------
+
+
+def _openssl_verifies(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.binary(min_size=32, max_size=32),
+    message=st.binary(max_size=200),
+    flip=st.integers(min_value=-1, max_value=64 * 8 - 1),
+    other_message=st.booleans(),
+)
+def test_ed25519_verify_agrees_with_openssl(
+    seed: bytes, message: bytes, flip: int, other_message: bool
+) -> None:
+    """Whatever libsodium says about a signature (as made, or with one bit flipped, or over
+    another message), OpenSSL says too: swapping the verifier changed no verdict."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    public_key = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    signature = bytearray(key.sign(message))
+    if flip >= 0:
+        signature[flip // 8] ^= 1 << (flip % 8)
+    checked = message + b"!" if other_message else message
+    expected = _openssl_verifies(public_key, bytes(signature), checked)
+    assert ed25519_verify(checked, bytes(signature), public_key) is expected
+    assert expected is (flip < 0 and not other_message)
+
+
+def test_ed25519_verify_refuses_a_small_order_key_that_openssl_accepts() -> None:
+    """The one place the two differ: the identity point as public key with the identity point
+    as R and S = 0 "signs" every message (RFC 8032's cofactorless equation holds). OpenSSL
+    accepts it; libsodium refuses small-order keys, so such a credential is not verified."""
+    identity = bytes([1]) + bytes(31)
+    forged = identity + bytes(32)
+    assert _openssl_verifies(identity, forged, b"anything")
+    assert ed25519_verify(b"anything", forged, identity) is False
+
+
+def test_ed25519_verify_refuses_a_public_key_of_the_wrong_length() -> None:
+    with pytest.raises(ProofError, match="32-byte Ed25519 key"):
+        ed25519_verify(b"m", bytes(64), bytes(31))
