@@ -23,6 +23,7 @@ orjson with `OPT_SORT_KEYS` is JCS for most documents, and only a guard decides 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -76,26 +77,31 @@ def canonicalize_reference(obj: Any) -> bytes:
 def _fast_path_is_exact(root: Any, *, check_names: bool) -> bool:
     """Whether orjson's sorted output of `root` is its JCS form (see the module docstring).
 
-    Only called once orjson has serialized `root`, so it is finite and at most 255 levels deep.
-    It runs on every signature, hence the flat loop: member names are checked only when the
-    output is not ASCII (`check_names`), and a value costs one type test.
+    Only called once orjson has serialized `root`, so it is finite and at most 255 levels deep
+    (the recursion stays well within Python's limit). It runs on every signature: member names
+    are checked only when the output is not ASCII (`check_names`), and a string, the commonest
+    value, costs one type test.
     """
-    # Containers wait on the stack as iterables of their members, so each costs one push.
-    stack: list[Any] = [(root,)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        for member in pop():
-            kind = type(member)
-            if kind is str or kind is bool or member is None:
-                continue
-            if kind is dict:
-                if check_names and not _names_sort_alike(member):
-                    return False
-                push(member.values())
-            elif kind is list:
-                push(member)
-            elif kind is not int or not -_INT_MAX <= member <= _INT_MAX:
-                return False  # floats, and subclasses of JSON types: the reference decides
+    return _members_are_exact((root,), check_names)
+
+
+def _members_are_exact(members: Iterable[Any], check_names: bool) -> bool:
+    for member in members:
+        kind = type(member)
+        if kind is str:
+            continue
+        if kind is dict:
+            if check_names and not _names_sort_alike(member):
+                return False
+            if not _members_are_exact(member.values(), check_names):
+                return False
+        elif kind is list:
+            if not _members_are_exact(member, check_names):
+                return False
+        elif not (
+            kind is bool or member is None or (kind is int and -_INT_MAX <= member <= _INT_MAX)
+        ):
+            return False  # floats, and subclasses of JSON types: the reference decides
     return True
 
 
