@@ -189,6 +189,7 @@ MAX_FTE = 1.5
 MAX_HOURS_PER_DAY = 12
 EARLIEST_YEAR = 1900
 Problems = dict[str, list[str]]
+_KINDS = frozenset(ClaimKind)  # once: a roster checks a million rows against it
 
 
 def check_details(details: ClaimDetails, today: date) -> dict[str, list[str]]:
@@ -218,7 +219,7 @@ def is_blank(text: object) -> bool:
 
 
 def _check_people(d: ClaimDetails, problems: Problems) -> None:
-    if d.kind not in set(ClaimKind):
+    if d.kind not in _KINDS:
         add_problem(problems, "kind", "Choose whether you worked, studied or contributed here.")
     if is_blank(d.claimant_name):
         add_problem(problems, "claimant_name", "Please give your name.")

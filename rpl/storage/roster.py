@@ -55,7 +55,7 @@ class RosterEntryRow(SQLModel, table=True):
     import_id: str = Field(foreign_key="roster_import.id", index=True)
     claim_id: str = Field(foreign_key="claim.id", unique=True)
     line: int
-    direct: bool = Field(index=True)
+    direct: bool
     accepted_at: datetime | None = None
 
 

@@ -75,7 +75,7 @@ class ClaimEventRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("claim_id", "seq"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    claim_id: str = Field(foreign_key="claim.id", index=True)
+    claim_id: str = Field(foreign_key="claim.id")  # found through the (claim_id, seq) index
     seq: int
     kind: str
     actor: str
