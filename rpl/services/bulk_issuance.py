@@ -41,7 +41,7 @@ from rpl.claim_details import ClaimDetails, ClaimKind, PartialDate, Skill
 from rpl.claims import Claim, ClaimState, Confirmation
 from rpl.credentials import IssuerProfile, build_achievement_credential
 from rpl.errors import RplError
-from rpl.keys import SealedKey, open_sealed_key
+from rpl.keys import LocalSigner, SealedKey, open_sealed_key
 from rpl.mail import Mailer
 from rpl.organisations import Organisation
 from rpl.proofs.dataintegrity import (
@@ -113,7 +113,7 @@ def init_signer(
     """Unseal the organisation's key once in this process (a pool's initializer)."""
     global _state
     vm = f"{organisation_did(public_url, org)}#{sealed.key_id}"
-    key = open_sealed_key(master_key, org.id, sealed)
+    key = LocalSigner(vm, open_sealed_key(master_key, org.id, sealed))
     _state = SignerState(org, public_url, cryptosuite, vm, key, sealed.public_key, sealed.key_id)
 
 

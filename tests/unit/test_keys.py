@@ -9,7 +9,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rpl.keys import (
     MASTER_KEY_BYTES,
@@ -215,6 +217,15 @@ def test_a_local_signers_signature_verifies_with_the_sealed_public_key():
     signature = signer_for(sealed).sign(message)
 
     Ed25519PublicKey.from_public_bytes(sealed.public_key).verify(signature, message)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), message=st.binary(max_size=300))
+def test_a_local_signer_signs_exactly_as_cryptography_does(seed: bytes, message: bytes):
+    """It signs with libsodium; Ed25519 is deterministic, so the bytes are OpenSSL's."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+
+    assert LocalSigner("did:example:a#k", key).sign(message) == key.sign(message)
 
 
 def test_a_local_signer_signs_a_data_integrity_proof_that_verifies_with_the_sealed_key():
