@@ -19,7 +19,7 @@ from rpl.organisations import Organisation
 from rpl.roster_bench import write_roster
 from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
 from rpl.services.issuance import IssuePolicy
-from rpl.storage.bulk import insert_many
+from rpl.storage.bulk import BULK_CACHE_KIB, BULK_WAL_PAGES, insert_many
 from rpl.storage.tables import ClaimEventRow
 from rpl.verify import verify_credential
 from tests.conftest import import_only
@@ -223,6 +223,29 @@ def test_insert_many_stores_what_the_orm_reads_back(
         ).one()
         assert stored.data == row["data"] and stored.reason == row["reason"]
         assert stored.at.replace(tzinfo=now.tzinfo) == now
+
+
+def test_a_bulk_writing_sqlite_connection_caches_more_and_checkpoints_less(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    if not container.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's page cache and WAL checkpoints; PostgreSQL has neither setting")
+    [claim] = _confirmed(container, hospital, tmp_path, 1)
+    row = {
+        "claim_id": claim.id,
+        "seq": 9,
+        "kind": "Noted",
+        "actor": "system",
+        "at": container.now(),
+        "to_state": "confirmed",
+        "data": {},
+    }
+    with container.uow() as tx:
+        pragma = tx.session.connection().exec_driver_sql
+        insert_many(tx.session, ClaimEventRow.__table__, [row])  # type: ignore[attr-defined]
+        assert pragma("PRAGMA wal_autocheckpoint").scalar() == BULK_WAL_PAGES
+        assert pragma("PRAGMA cache_size").scalar() == -BULK_CACHE_KIB
+        tx.commit()
 
 
 def test_a_page_that_collides_with_another_issuer_is_stored_claim_by_claim_once(
