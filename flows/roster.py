@@ -49,7 +49,10 @@ async def issue_roster(org_id: str, slice_size: int | None = None) -> dict[str, 
     start = time.perf_counter()
     container = runtime.container()
     settings = container.settings
-    if spread.uses_dask(settings, roster_pipeline.pages_waiting(container, org_id)):
+    # Counting what waits takes a second at a million rows: only asked when Dask could take it.
+    if (settings.dask_address or settings.distributed) and spread.uses_dask(
+        settings, roster_pipeline.pages_waiting(container, org_id)
+    ):
         return _on_dask(org_id, start)
     size = slice_size or SLICE_PAGES * settings.issue_batch_size
     totals: dict[str, Any] = {"issued": 0, "failed": {}, "tasks": 0, "task_seconds": 0.0}

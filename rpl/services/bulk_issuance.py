@@ -309,7 +309,6 @@ class PagePipeline:
         with run.uow() as tx:
             self.org = tx.orgs.get(org_id)
             sealed = tx.orgs.active_key(org_id)
-            taken = {p: tx.bulk.allocated_indexes(org_id, p) for p in run.policy.status_purposes}
         self.vm = f"{organisation_did(run.urls.public_url, self.org)}#{sealed.key_id}"
         if run.pool is None:  # in this process, with whatever signer the keyring opens (KMS too)
             signer = run.keyring.signer(run.urls.public_url, self.org, sealed)
@@ -323,9 +322,20 @@ class PagePipeline:
                 sealed.key_id,
             )
         self.key_id = sealed.key_id
-        self.allocator = BulkStatusAllocator(taken)
+        self._allocator: BulkStatusAllocator | None = None
         self.in_flight: deque[_InFlight] = deque()
         self.depth = 2 * max(1, getattr(run.pool, "_max_workers", 1))
+
+    @property
+    def allocator(self) -> BulkStatusAllocator:
+        """Status indexes, drawn clear of those taken when the first page came (a million
+        taken indexes take a second to read: a run with nothing to sign reads none)."""
+        if self._allocator is None:
+            purposes = self.run.policy.status_purposes
+            with self.run.uow() as tx:
+                taken = {p: tx.bulk.allocated_indexes(self.org.id, p) for p in purposes}
+            self._allocator = BulkStatusAllocator(taken)
+        return self._allocator
 
     def submit(self, claims: Sequence[Any], progress: Callable[[int], None] | None = None) -> None:
         """Sign `claims` (each with `id`, `details`, `confirmed_by`), storing as pages finish."""
