@@ -291,7 +291,8 @@ def signer_pool(
     )
 
 
-_InFlight = tuple[list[Job], Any]  # the jobs, and their signed page or its future
+# the jobs, their claims' event counts (None: unknown), and their signed page or its future
+_InFlight = tuple[list[Job], list[int | None], Any]
 
 
 class PagePipeline:
@@ -338,7 +339,8 @@ class PagePipeline:
         return self._allocator
 
     def submit(self, claims: Sequence[Any], progress: Callable[[int], None] | None = None) -> None:
-        """Sign `claims` (each with `id`, `details`, `confirmed_by`), storing as pages finish."""
+        """Sign `claims` (each with `id`, `details`, `confirmed_by`, and `events` if known),
+        storing as pages finish."""
         size = self.run.page_size
         for start in range(0, len(claims), size):
             page = claims[start : start + size]
@@ -349,9 +351,10 @@ class PagePipeline:
             ]
             pool = self.run.pool
             done = pool.submit(sign_page, jobs, self.now) if pool else sign_page(jobs, self.now)
-            self.in_flight.append((jobs, done))
+            events = [getattr(c, "events", None) for c in page]
+            self.in_flight.append((jobs, events, done))
             while self.in_flight and (
-                len(self.in_flight) >= self.depth or _finished(self.in_flight[0][1])
+                len(self.in_flight) >= self.depth or _finished(self.in_flight[0][2])
             ):
                 self._store_oldest(progress)
 
@@ -361,9 +364,9 @@ class PagePipeline:
         return self.report
 
     def _store_oldest(self, progress: Callable[[int], None] | None) -> None:
-        jobs, done = self.in_flight.popleft()
+        jobs, events, done = self.in_flight.popleft()
         signed = done if isinstance(done, list) else done.result()
-        _store_page(self.run, self.org, self.vm, jobs, signed, self.now, self.report)
+        _store_page(self.run, self.org, self.vm, jobs, events, signed, self.now, self.report)
         if progress:
             progress(self.report.issued)
 
@@ -432,6 +435,7 @@ def _store_page(
     org: Organisation,
     vm: str,
     jobs: list[Job],
+    events: list[int | None],
     signed: list[Signed],
     now: datetime,
     report: BulkReport,
@@ -439,14 +443,15 @@ def _store_page(
     report.pages += 1
     items: list[IssuedItem] = []
     digests: list[str] = []
-    for (claim_id, credential_id, document, digest), job in zip(signed, jobs, strict=True):
+    suite = run.policy.cryptosuite
+    for (claim_id, credential_id, document, digest), job, count in zip(
+        signed, jobs, events, strict=True
+    ):
         if not credential_id:
             report.failed[claim_id] = document
             continue
         items.append(
-            IssuedItem(
-                claim_id, credential_id, org.id, run.policy.cryptosuite, vm, document, job[3]
-            )
+            IssuedItem(claim_id, credential_id, org.id, suite, vm, document, job[3], count)
         )
         digests.append(digest)
     if not items:

@@ -29,7 +29,7 @@ from rpl.services.attestation import Urls
 from rpl.services.ports import UowFactory
 from rpl.storage import codec
 from rpl.storage.bulk import time_ordered_id
-from rpl.storage.roster import RosterImport
+from rpl.storage.roster import ClaimToIssue, RosterImport
 from rpl.storage.unit_of_work import DuplicateError, UnitOfWork
 from rpl.tokens import hash_token, new_token
 
@@ -62,7 +62,7 @@ class _Chunk:
     rows: list[RosterRow]
     rejected: list[RejectedRow]
     duplicates: int = 0
-    new_claims: list[dict[str, Any]] = field(default_factory=list)  # as stored, once committed
+    new_claims: list[ClaimToIssue] = field(default_factory=list)  # as stored, once committed
 
 
 def start_import(
@@ -117,14 +117,14 @@ def import_rows(
     position: Callable[[], int] = lambda: 0,
     on_chunk: Callable[[RosterImport], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
-    on_claims: Callable[[list[dict[str, Any]]], None] | None = None,
+    on_claims: Callable[[list[ClaimToIssue]], None] | None = None,
 ) -> RosterImport:
     """Read every row of `stream` into `record`'s import; returns the import as it ends.
 
     A file that is not a roster at all (no header, a required column missing) ends the import
     as `failed` with the reason; a bad row is only rejected. `position` tells how many bytes were
     read (for progress), `on_chunk` is called after each committed chunk, and `on_claims` with
-    the claims the chunk added (as table rows).
+    the claims the chunk added (as a signer needs them).
     """
     options = RosterOptions(
         record.organisation_id,
@@ -186,6 +186,7 @@ def _add_new_rows(
 ) -> tuple[list[tuple[str, str]], list[tuple[RosterRow, str]]]:
     existing = tx.rosters.existing_keys([r.key for r in chunk.rows])
     claims, events, entries, added, tokens = [], [], [], [], []
+    new_claims: list[ClaimToIssue] = []
     for row in chunk.rows:
         if row.key in existing:  # stored before, or earlier in this very chunk
             chunk.duplicates += 1
@@ -207,6 +208,10 @@ def _add_new_rows(
             {"claim_id": claim_id, "seq": seq, **codec.event_to_row(e)}
             for seq, e in enumerate(claim.events)
         ]
+        stored = claims[-1]
+        new_claims.append(
+            ClaimToIssue(claim_id, stored["details"], stored["confirmed_by"], len(claim.events))
+        )
         entries.append(
             {
                 "key": row.key,
@@ -221,7 +226,7 @@ def _add_new_rows(
         added.append((row.key, claim_id))
         if token:
             tokens.append((row, token))
-    chunk.new_claims = claims
+    chunk.new_claims = new_claims
     tx.rosters.add_rows(claims, events, entries)
     tx.rosters.add_rejections(record.id, ((r.line, r.cells, r.reason) for r in chunk.rejected))
     if added:

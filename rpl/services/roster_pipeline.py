@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from rpl.errors import RplError
 from rpl.services import bulk_issuance, jobs, roster, roster_jobs
@@ -68,10 +67,8 @@ def import_into(
     on_claims = None
     if pipeline is not None:
 
-        def on_claims(claims: list[dict[str, Any]]) -> None:
-            pipeline.submit(
-                [ClaimToIssue(c["id"], c["details"], c["confirmed_by"]) for c in claims]
-            )
+        def on_claims(claims: list[ClaimToIssue]) -> None:
+            pipeline.submit(claims)
 
     with path.open("rb") as raw, roster_jobs._text(raw) as text:
         record = roster.import_rows(

@@ -221,6 +221,9 @@ class IssuedItem:
     verification_method: str
     document: str
     status: tuple[tuple[str, int], ...]  # (purpose, index) signed into the document
+    # The claim's events so far, as the caller knows them (None: counted here). A count gone
+    # stale (an event added meanwhile) takes a (claim_id, seq) already there: DuplicateError.
+    events: int | None = None
 
 
 class BulkRepository:
@@ -255,7 +258,8 @@ class BulkRepository:
         if not items:
             return
         ids = [i.claim_id for i in items]
-        seqs = self._event_counts(ids)
+        unknown = [i.claim_id for i in items if i.events is None]
+        seqs = self._event_counts(unknown) if unknown else {}
         claim = ClaimRow.__table__  # type: ignore[attr-defined]
         moved = execute_many(
             self.session,
@@ -322,7 +326,7 @@ class BulkRepository:
             [
                 {
                     "claim_id": i.claim_id,
-                    "seq": seqs.get(i.claim_id, 0),
+                    "seq": seqs.get(i.claim_id, 0) if i.events is None else i.events,
                     "kind": "CredentialIssued",
                     "actor": "system",
                     "at": now,

@@ -99,6 +99,9 @@ class ClaimToIssue:
     id: str
     details: dict[str, Any]
     confirmed_by: dict[str, Any]
+    # How many events the claim has, when whoever hands it over knows (an import that just
+    # wrote them): storing its credential then need not count them.
+    events: int | None = None
 
 
 def _utc(value: datetime) -> datetime:

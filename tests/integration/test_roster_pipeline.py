@@ -13,14 +13,15 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlmodel import select
 
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
 from rpl.roster_bench import write_roster
 from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
 from rpl.services.issuance import IssuePolicy
-from rpl.storage.bulk import BULK_CACHE_KIB, BULK_WAL_PAGES, insert_many
-from rpl.storage.tables import ClaimEventRow
+from rpl.storage.bulk import BULK_CACHE_KIB, BULK_WAL_PAGES, BulkRepository, insert_many
+from rpl.storage.tables import ClaimEventRow, ClaimRow
 from rpl.verify import verify_credential
 from tests.conftest import import_only
 
@@ -223,6 +224,50 @@ def test_insert_many_stores_what_the_orm_reads_back(
         ).one()
         assert stored.data == row["data"] and stored.reason == row["reason"]
         assert stored.at.replace(tzinfo=now.tzinfo) == now
+
+
+def test_claims_handed_over_by_the_import_are_stored_without_counting_their_events(
+    container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import knows each new claim has its three roster events, so storing the signed
+    page writes CredentialIssued as the fourth without asking the database."""
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
+    counted: list[list[str]] = []
+    count = BulkRepository._event_counts
+    monkeypatch.setattr(
+        BulkRepository,
+        "_event_counts",
+        lambda self, ids: counted.append(ids) or count(self, ids),
+    )
+    path = _roster(tmp_path, 12)
+    record, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    assert report is not None and report.issued == record.rows_added > 0
+    assert counted == []
+    with c.uow() as tx:
+        ids = list(tx.session.exec(select(ClaimRow.id)))
+        for claim in map(tx.claims.get, ids):  # replayed from its stored events
+            assert claim.state.value == "issued"
+            assert [e.kind.value for e in claim.events][-2:] == [
+                "ClaimConfirmed",
+                "CredentialIssued",
+            ]
+
+
+def test_a_stale_event_count_is_caught_and_the_claim_stored_one_by_one(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    claims = _confirmed(container, hospital, tmp_path, 3)
+    stale = [dataclasses.replace(c, events=2) for c in claims]  # each has three
+    pipeline = _pipeline(container, hospital)
+    pipeline.submit(stale)
+    report = pipeline.finish()
+    assert report.fallback == 1 and report.issued == 3 and not report.failed
+    with container.uow() as tx:
+        for claim in claims:
+            assert [e.kind.value for e in tx.claims.get(claim.id).events][-1] == (
+                "CredentialIssued"
+            )
+        assert tx.credentials.count() == 3
 
 
 def test_a_bulk_writing_sqlite_connection_caches_more_and_checkpoints_less(
