@@ -228,17 +228,7 @@ class RosterRepository:
 
     def issuable(self, org_id: str) -> int:
         """How many of `org_id`'s roster claims wait to be issued (direct or accepted)."""
-        query = (
-            select(func.count())
-            .select_from(ClaimRow)
-            .join(RosterEntryRow, col(RosterEntryRow.claim_id) == col(ClaimRow.id))
-            .where(
-                RosterEntryRow.organisation_id == org_id,
-                col(RosterEntryRow.direct) | col(RosterEntryRow.accepted_at).is_not(None),
-                ClaimRow.state == "confirmed",
-            )
-        )
-        return int(self.session.exec(query).one())
+        return int(self.session.exec(issuable_query(org_id)).one())
 
     def counts(self, import_id: str) -> dict[str, int]:
         """The import's claims by state (its rows only, not duplicates of earlier imports)."""
@@ -249,3 +239,25 @@ class RosterRepository:
             .group_by(ClaimRow.state)
         )
         return {state: int(n) for state, n in rows}
+
+
+def issuable_query(org_id: str) -> Any:
+    """SELECT the count of `org_id`'s roster claims waiting to be issued.
+
+    Counted from the claims still confirmed, each looked up in the roster (EXISTS), not from
+    the organisation's roster entries: SQLite planned that join by organisation, a walk of
+    every entry ever imported (1.2 s at a million rows, on every poll of a progress bar) even
+    with nothing left to issue.
+    """
+    in_roster = (
+        select(RosterEntryRow.claim_id)
+        .where(
+            col(RosterEntryRow.claim_id) == col(ClaimRow.id),
+            RosterEntryRow.organisation_id == org_id,
+            col(RosterEntryRow.direct) | col(RosterEntryRow.accepted_at).is_not(None),
+        )
+        .exists()
+    )
+    return (
+        select(func.count()).select_from(ClaimRow).where(ClaimRow.state == "confirmed", in_roster)
+    )

@@ -21,6 +21,7 @@ from rpl.roster_bench import write_roster
 from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
 from rpl.services.issuance import IssuePolicy
 from rpl.storage.bulk import BULK_CACHE_KIB, BULK_WAL_PAGES, BulkRepository, insert_many
+from rpl.storage.roster import RosterEntryRow, issuable_query
 from rpl.storage.tables import ClaimEventRow, ClaimRow
 from rpl.verify import verify_credential
 from tests.conftest import import_only
@@ -149,6 +150,34 @@ def _confirmed(container: Container, org: Organisation, tmp_path: Path, rows: in
     import_only(container, org.slug, path, _request(path))
     with container.uow() as tx:
         return tx.rosters.claims_to_issue(org.id, "", 100)
+
+
+def test_issuable_counts_the_confirmed_roster_claims_that_may_be_issued(
+    container: Container, hospital: Organisation, tmp_path: Path
+) -> None:
+    claims = _confirmed(container, hospital, tmp_path, 12)  # a direct import: all may be issued
+    ids = [c.id for c in claims]
+    with container.uow() as tx:
+        assert tx.rosters.issuable(hospital.id) == len(ids)
+        entries = {
+            e.claim_id: e
+            for e in tx.session.exec(select(RosterEntryRow).where(RosterEntryRow.direct))
+        }
+        entries[ids[0]].direct = False  # waits for the person to accept: not issuable
+        entries[ids[1]].direct, entries[ids[1]].accepted_at = False, container.now()  # accepted
+        tx.session.get(ClaimRow, ids[2]).state = "issued"  # type: ignore[union-attr]
+        tx.commit()
+    with container.uow() as tx:
+        assert tx.rosters.issuable(hospital.id) == len(ids) - 2
+        assert tx.rosters.issuable("another-organisation") == 0
+        if tx.session.get_bind().dialect.name == "sqlite":
+            # Driven by the claims still confirmed, not by every roster entry ever imported.
+            query = issuable_query(hospital.id).compile(
+                dialect=tx.session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            rows = tx.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
+            plan = " ".join(str(row[-1]) for row in rows)
+            assert "ix_claim_state" in plan and "organisation_id" not in plan, plan
 
 
 def test_a_credential_failing_the_schema_is_never_signed_and_the_rest_are(
