@@ -27,10 +27,13 @@ else
 	@echo "npm not found: the browser tests (they need axe-core from npm) will be skipped"
 endif
 
-# From Debian: Chromium for the browser tests (tests/browser) and DejaVu, the font the printable
-# PDFs embed so that any name prints. Installed with apt-get when missing and we are root.
+# From Debian: Chromium for the browser tests (tests/browser), DejaVu, the font the printable
+# PDFs embed so that any name prints, and SoftHSM2, the token the PKCS#11 signer's tests
+# (tests/security/test_pkcs11_signer.py) make keys on. Installed with apt-get when missing and
+# we are root.
 SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
-	$(if $(wildcard /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf),,fonts-dejavu-core)
+	$(if $(wildcard /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf),,fonts-dejavu-core) \
+	$(if $(wildcard /usr/lib/softhsm/libsofthsm2.so),,softhsm2)
 
 system-packages:
 ifneq ($(strip $(SYSTEM_PACKAGES)),)
@@ -38,7 +41,8 @@ ifneq ($(strip $(SYSTEM_PACKAGES)),)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(SYSTEM_PACKAGES)); \
 	else \
 		echo "missing Debian packages: $(strip $(SYSTEM_PACKAGES)); install them as root (apt-get install $(strip $(SYSTEM_PACKAGES)))."; \
-		echo "Without chromium the browser tests are skipped; without fonts-dejavu-core PDFs print Latin-1 only."; \
+		echo "Without chromium the browser tests are skipped; without fonts-dejavu-core PDFs print Latin-1 only;"; \
+		echo "without softhsm2 the PKCS#11 signer tests are skipped."; \
 	fi
 endif
 
