@@ -28,12 +28,14 @@ else
 endif
 
 # From Debian: Chromium for the browser tests (tests/browser), DejaVu, the font the printable
-# PDFs embed so that any name prints, and SoftHSM2, the token the PKCS#11 signer's tests
-# (tests/security/test_pkcs11_signer.py) make keys on. Installed with apt-get when missing and
-# we are root.
+# PDFs embed so that any name prints, SoftHSM2, the token the PKCS#11 signer's tests
+# (tests/security/test_pkcs11_signer.py) make keys on, and docker-compose, which checks
+# infra/compose.yaml (tests/infra/test_manifests.py; no engine needed) unless Docker's own
+# `docker compose` is there. Installed with apt-get when missing and we are root.
 SYSTEM_PACKAGES := $(if $(wildcard /usr/bin/chromium),,chromium) \
 	$(if $(wildcard /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf),,fonts-dejavu-core) \
-	$(if $(wildcard /usr/lib/softhsm/libsofthsm2.so),,softhsm2)
+	$(if $(wildcard /usr/lib/softhsm/libsofthsm2.so),,softhsm2) \
+	$(if $(shell command -v docker-compose 2>/dev/null; docker compose version 2>/dev/null),,docker-compose)
 
 system-packages:
 ifneq ($(strip $(SYSTEM_PACKAGES)),)
@@ -42,7 +44,8 @@ ifneq ($(strip $(SYSTEM_PACKAGES)),)
 	else \
 		echo "missing Debian packages: $(strip $(SYSTEM_PACKAGES)); install them as root (apt-get install $(strip $(SYSTEM_PACKAGES)))."; \
 		echo "Without chromium the browser tests are skipped; without fonts-dejavu-core PDFs print Latin-1 only;"; \
-		echo "without softhsm2 the PKCS#11 signer tests are skipped."; \
+		echo "without softhsm2 the PKCS#11 signer tests are skipped; without docker-compose the"; \
+		echo "check of infra/compose.yaml is skipped."; \
 	fi
 endif
 
