@@ -90,14 +90,19 @@ class SignerState:
     public_key: bytes
     key_id: str = ""
     issuer: IssuerProfile = field(init=False)
-    verifier: VerifyKey = field(init=False)
+    # The check of every signature made (message, signature) -> bool: the verification
+    # equation with the secret scalar for a key of ours (`LocalSigner.signature_check`), a
+    # verification with the organisation's public key for any other signer.
+    check: Callable[[bytes, bytes], bool] = field(init=False)
     status_urls: dict[str, str] = field(init=False)
     suite: Any = field(init=False)
 
     def __post_init__(self) -> None:
         # What every credential of the run shares is worked out once, not once a row.
         self.issuer = issuer_profile(self.public_url, self.org)
-        self.verifier = VerifyKey(self.public_key)
+        own = getattr(self.key, "signature_check", None)
+        check = own(self.public_key) if own else None
+        self.check = check or functools.partial(ed25519_check, VerifyKey(self.public_key))
         self.status_urls = {
             p.value: status_list_url(self.public_url, self.org, p) for p in StatusPurpose
         }
@@ -191,11 +196,11 @@ def _sign_one(
     # The suite's own Create Proof (§3.x.1), not `add_proof`: that deep-copies a document built
     # here a moment ago, which cost as much as signing it.
     made = st.suite.create_proof_and_hash(unsigned, options, st.key)
-    # Verify before store, every signature: the raw Ed25519 check of the very bytes signed (a
-    # fault while signing, or a key that is not the organisation's, fails here; a faulty
-    # deterministic signature must never leave, it can leak the key). Canonicalizing again and
-    # decoding the proofValue would only repeat what was just done.
-    if not ed25519_check(st.verifier, made.hash_data, made.signature):
+    # Verify before store, every signature: the Ed25519 verification equation over the very
+    # bytes signed (a fault while signing, or a key that is not the organisation's, fails here;
+    # a faulty deterministic signature must never leave, it can leak the key). Canonicalizing
+    # again and decoding the proofValue would only repeat what was just done.
+    if not st.check(made.hash_data, made.signature):
         raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signature fails")
     unsigned["proof"] = made.proof
     document = orjson.dumps(unsigned, option=orjson.OPT_INDENT_2)

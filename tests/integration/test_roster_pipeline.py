@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import select
 
 from rpl.bootstrap import Container
+from rpl.keys import LocalSigner, OwnSignatureCheck
 from rpl.organisations import Organisation
 from rpl.roster_bench import write_roster
 from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
@@ -226,6 +227,33 @@ def test_a_signature_that_does_not_verify_is_never_stored(
         assert tx.credentials.count() == 0
         assert tx.rosters.issuable(hospital.id) == len(claims)
         assert not tx.bulk.allocated_indexes(hospital.id, "revocation")
+
+
+def test_a_faulty_signature_of_the_organisations_own_key_is_never_stored(
+    container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The organisation's own key, checked with its secret scalar (`OwnSignatureCheck`): a
+    signature that came out wrong (a fault flipped a bit of S or of R) is caught, never stored."""
+    claims = _confirmed(container, hospital, tmp_path, 6)
+    pipeline = _pipeline(container, hospital)
+    state = bulk_issuance.signer_state()
+    assert state is not None and isinstance(state.check, OwnSignatureCheck)
+    sign, faults = LocalSigner.sign, iter(range(0, 512, 97))
+
+    def faulty_sign(self: LocalSigner, data: bytes) -> bytes:
+        signature = bytearray(sign(self, data))
+        bit = next(faults, 3)
+        signature[bit // 8] ^= 1 << bit % 8
+        return bytes(signature)
+
+    monkeypatch.setattr(LocalSigner, "sign", faulty_sign)
+    pipeline.submit(claims)
+    report = pipeline.finish()
+    assert report.issued == 0 and set(report.failed) == {c.id for c in claims}
+    assert all("fails" in reason for reason in report.failed.values())
+    with container.uow() as tx:
+        assert tx.credentials.count() == 0
+        assert tx.rosters.issuable(hospital.id) == len(claims)
 
 
 def test_insert_many_stores_what_the_orm_reads_back(

@@ -7,16 +7,21 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from rpl.keys import (
+    ED25519_ORDER,
     MASTER_KEY_BYTES,
     LocalSigner,
     MasterKeyError,
+    OwnSignatureCheck,
     SealedKey,
     decode_master_key,
     encode_master_key,
@@ -240,3 +245,93 @@ def test_a_local_signer_signs_a_data_integrity_proof_that_verifies_with_the_seal
 
     assert checks.verified, checks.errors
     assert secured["proof"]["verificationMethod"] == "did:web:issuer.example:orgs:a#key-1"
+
+
+# --- checking our own signatures --------------------------------------------------------------
+
+
+def _libsodium_verifies(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        VerifyKey(public_key).verify(message, signature)
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
+def _openssl_verifies(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except Exception:  # cryptography raises InvalidSignature
+        return False
+    return True
+
+
+_TAMPER = st.one_of(
+    st.just(("none", 0)),
+    st.tuples(st.just("flip signature bit"), st.integers(0, 511)),
+    st.tuples(st.just("flip message bit"), st.integers(0, 8 * 64 - 1)),
+    st.just(("S plus the order", 0)),
+    st.tuples(st.just("random signature"), st.binary(min_size=64, max_size=64)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.binary(min_size=32, max_size=32),
+    message=st.binary(min_size=64, max_size=64),
+    tamper=_TAMPER,
+)
+def test_the_own_signature_check_agrees_with_libsodium_and_openssl(
+    seed: bytes, message: bytes, tamper: tuple[str, Any]
+):
+    """The verification equation evaluated with the secret scalar gives verification's verdict,
+    on good signatures and on every way a signature or its message can be wrong."""
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    public = key.public_key().public_bytes_raw()
+    signature, signed = key.sign(message), message
+    how, n = tamper
+    if how == "flip signature bit":
+        signature = _flip(signature, n)
+    elif how == "flip message bit":
+        signed = _flip(message, n)
+    elif how == "S plus the order":  # the same point, a non-canonical S: RFC 8032 refuses it
+        s = int.from_bytes(signature[32:], "little") + ED25519_ORDER
+        signature = signature[:32] + s.to_bytes(32, "little")
+    elif how == "random signature":
+        signature = n
+    check = OwnSignatureCheck.of(seed, public)
+    assert check is not None
+
+    verdict = check(signed, signature)
+
+    assert verdict == _libsodium_verifies(public, signed, signature)
+    assert verdict == _openssl_verifies(public, signed, signature)
+    assert verdict is (how == "none")
+
+
+def _flip(data: bytes, bit: int) -> bytes:
+    out = bytearray(data)
+    out[bit // 8] ^= 1 << bit % 8
+    return bytes(out)
+
+
+def test_an_own_signature_check_is_only_made_for_the_keys_own_public_key():
+    seed, other = bytes(range(32)), bytes(range(1, 33))
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+    assert OwnSignatureCheck.of(seed, public) is not None
+    assert OwnSignatureCheck.of(other, public) is None
+    signer = LocalSigner("did:example:a#k", Ed25519PrivateKey.from_private_bytes(other))
+    assert signer.signature_check(public) is None
+
+
+def test_a_signature_of_the_wrong_length_fails_the_check():
+    seed = bytes(range(32))
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    check = OwnSignatureCheck.of(seed, key.public_key().public_bytes_raw())
+    assert check is not None
+    signature = key.sign(b"m")
+
+    assert check(b"m", signature)
+    assert not check(b"m", signature[:63])
+    assert not check(b"m", signature + b"\0")
