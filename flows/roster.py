@@ -1,10 +1,10 @@
 """The roster flows: import a stored upload (`import_roster`), and issue an organisation's
 confirmed roster claims in few, large task runs (`issue_roster`).
 
-A direct upload is signed while it imports: inside the `import-roster-file` task each chunk's
-claims go to the signer pool as the chunk commits (`roster_pipeline.import_into`), so reading
-rows and signing overlap. The `issue_roster` subflow then issues whatever is left confirmed (a
-page that failed, an import resumed, an organisation signing VC-JWT).
+A direct upload is signed as it is read: inside the `import-roster-file` task each chunk of rows
+is checked and signed by the signer pool and stored issued (`roster_pipeline.import_into`). The
+`issue_roster` subflow then issues whatever is left confirmed (a row that could not be signed, an
+import whose signer failed, an organisation signing VC-JWT).
 
 Each task run issues a slice of `slice_size` claims (by default 25 signing pages of
 RPL_ISSUE_BATCH_SIZE): inside it the pages are signed by the process pool and stored one

@@ -104,19 +104,51 @@ def read_roster(
     `stream` should be opened with `newline=""` (csv's rule) and `errors="replace"`: an
     undecodable byte then rejects its row instead of ending the file. Blank lines are skipped.
     """
+    header, records = read_records(stream)
+    for record in records:
+        if isinstance(record, RejectedRow):
+            yield record
+        else:
+            yield parse_row(record[0], header, record[1], options, today)
+
+
+def read_records(
+    stream: TextIO,
+) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]] | RejectedRow]]:
+    """The header (`RosterFormatError` at once if it is not a roster's), then every non-blank
+    record of `stream` as (line, cells), unchecked; a record csv cannot read is a
+    `RejectedRow`. `read_roster` checks each; a bulk import hands them to other processes."""
     reader = csv.reader(stream)
     header = read_header(reader)
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:  # e.g. a field over csv's size limit: this row only
-            yield RejectedRow(reader.line_num, (), f"this line cannot be read as CSV: {err}")
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        yield parse_row(reader.line_num, header, cells, options, today)
+
+    def records() -> Iterator[tuple[int, list[str]] | RejectedRow]:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:  # e.g. a field over csv's size limit: this row only
+                yield RejectedRow(reader.line_num, (), f"this line cannot be read as CSV: {err}")
+                continue
+            if any(c.strip() for c in cells):
+                yield reader.line_num, cells
+
+    return header, records()
+
+
+def row_key(header: Sequence[str], cells: Sequence[str], organisation_id: str) -> str | None:
+    """The natural key `parse_row` gives this row if it is valid, without checking the rest of
+    it (None when it could have none): lets a bulk import skip rows stored by an earlier
+    upload before the work of checking and signing them. The row is still checked: a row that
+    `parse_row` rejects is rejected whatever this says."""
+    if len(cells) != len(header):
+        return None
+    values = dict(zip(header, cells, strict=True))
+    try:
+        start = _parse_date(values["start"].strip())
+    except InvalidDateError:
+        return None
+    return natural_key(organisation_id, values["identifier"].strip(), values["role"].strip(), start)
 
 
 def parse_row(

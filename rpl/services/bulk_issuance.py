@@ -1,13 +1,14 @@
 """Bulk issuance of an organisation's roster claims: signed across processes, stored in batches.
 
 The parent hands confirmed, issuable roster claims to a `PagePipeline` a page at a time (read
-keyset by claim id by `issue_roster`, or handed over by an import as each chunk commits), draws
-their status-list indexes in bulk, and gives each page to a pool of signer processes. Each
-signer unseals the organisation's key once, then for every claim of the page builds the
-credential, checks it against the compiled OB 3.0 schema (`rpl.fast_schema`; a failing one is
-never signed), signs it, checks the raw Ed25519 signature against the very bytes signed, and
-serialises it; the first credential of every page also goes through the whole Data Integrity
-verifier from its serialised bytes. The parent stores each signed page in ONE transaction
+keyset by claim id by `issue_roster`), draws their status-list indexes in bulk, and gives each
+page to a pool of signer processes. Each signer unseals the organisation's key once, then for
+every claim of the page builds the credential, checks it against the compiled OB 3.0 schema
+(`rpl.fast_schema`; a failing one is never signed), signs it (`sign_claim`), checks the
+signature with the Ed25519 verification equation over the very bytes signed, and serialises
+it; the first credential of every page also goes through the whole Data Integrity verifier
+from its serialised bytes. A direct import's chunks go through the same pool and checks
+(`roster_pipeline`), stored with the claims they make. The parent stores each signed page in ONE transaction
 (`tx.bulk.store_issued`): claims confirmed → issued by compare-and-set, credentials,
 `CredentialIssued` events, status allocations, and ONE audit entry `CredentialsIssued` with the
 sha256 of the page's "claim credential document-sha256" lines.
@@ -28,7 +29,7 @@ import multiprocessing
 import secrets
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -116,10 +117,9 @@ def init_signer(
     master_key: bytes, public_url: str, org: Organisation, sealed: SealedKey, cryptosuite: str
 ) -> None:
     """Unseal the organisation's key once in this process (a pool's initializer)."""
-    global _state
     vm = f"{organisation_did(public_url, org)}#{sealed.key_id}"
     key = LocalSigner(vm, open_sealed_key(master_key, org.id, sealed))
-    _state = SignerState(org, public_url, cryptosuite, vm, key, sealed.public_key, sealed.key_id)
+    use_signer(SignerState(org, public_url, cryptosuite, vm, key, sealed.public_key, sealed.key_id))
 
 
 def use_signer(state: SignerState | None) -> None:
@@ -144,10 +144,7 @@ def sign_page(jobs: Sequence[Job], now: datetime) -> list[Signed]:
     if _state is None:
         raise RplError("init_signer was not called in this process")
     st = _state
-    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    options = proof_options_map(
-        ProofOptions(st.verification_method, created=created), st.cryptosuite
-    )
+    options = signing_options(st, now)
     out: list[Signed] = []
     for n, (claim_id, details, confirmed_by, status) in enumerate(jobs):
         try:
@@ -178,6 +175,19 @@ def _sign_one(
         datetime.fromisoformat(confirmed_by["at"]),
     )
     claim = Claim(claim_id, _details(details), ClaimState.CONFIRMED, (), confirmed_by=by)
+    return sign_claim(st, claim, status, options, now, full_check)
+
+
+def sign_claim(
+    st: SignerState,
+    claim: Claim,
+    status: tuple[tuple[str, int], ...],
+    options: dict[str, Any],
+    now: datetime,
+    full_check: bool = False,
+) -> tuple[str, bytes]:
+    """The confirmed `claim`'s credential, built, checked, signed, checked again and serialised
+    (in a signer process): (credential id, document). Raises if it must not be stored."""
     credential_id = time_ordered_id()  # index-friendly: see `time_ordered_id`
     unsigned = build_achievement_credential(
         claim,
@@ -201,12 +211,18 @@ def _sign_one(
     # a faulty deterministic signature must never leave, it can leak the key). Canonicalizing
     # again and decoding the proofValue would only repeat what was just done.
     if not st.check(made.hash_data, made.signature):
-        raise issuance.SignedButInvalidError(f"claim {claim_id!r}: signature fails")
+        raise issuance.SignedButInvalidError(f"claim {claim.id!r}: signature fails")
     unsigned["proof"] = made.proof
     document = orjson.dumps(unsigned, option=orjson.OPT_INDENT_2)
     if full_check:
-        _check_stored_form(st, claim_id, document)
+        _check_stored_form(st, claim.id, document)
     return credential_id, document
+
+
+def signing_options(st: SignerState, now: datetime) -> dict[str, Any]:
+    """The proof options every credential a signer makes at `now` shares."""
+    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return proof_options_map(ProofOptions(st.verification_method, created=created), st.cryptosuite)
 
 
 def _check_stored_form(st: SignerState, claim_id: str, document: bytes) -> None:
@@ -296,21 +312,16 @@ def signer_pool(
     )
 
 
-# the jobs, their claims' event counts (None: unknown), and their signed page or its future
-_InFlight = tuple[list[Job], list[int | None], Any]
-
-
 class PagePipeline:
-    """Claims in, pages signed by the pool while the caller goes on, pages stored in order.
+    """Work in, done by the pool while the caller goes on, results stored in order.
 
-    `submit` hands claims over in pages and stores the oldest signed pages once enough are in
-    flight (two per signer: one signing, one waiting); `finish` stores the rest. The caller may
-    be `issue_roster` reading pages from the database, or an import handing over each chunk's
-    new claims as it commits them, so signing overlaps importing.
+    `submit` hands claims over in pages to be signed; `send` any other work (a direct import's
+    chunks, `roster_pipeline`). Once enough are in flight (two per signer: one working, one
+    waiting) the oldest results are stored, and `finish` stores the rest. Signing overlaps
+    whatever the caller does meanwhile: reading the next page, or the next rows of a file.
     """
 
     def __init__(self, run: BulkIssue, org_id: str, now: datetime) -> None:
-        global _state
         self.run, self.now, self.report = run, now, BulkReport()
         with run.uow() as tx:
             self.org = tx.orgs.get(org_id)
@@ -318,18 +329,21 @@ class PagePipeline:
         self.vm = f"{organisation_did(run.urls.public_url, self.org)}#{sealed.key_id}"
         if run.pool is None:  # in this process, with whatever signer the keyring opens (KMS too)
             signer = run.keyring.signer(run.urls.public_url, self.org, sealed)
-            _state = SignerState(
-                self.org,
-                run.urls.public_url,
-                run.policy.cryptosuite,
-                signer.verification_method,
-                signer,
-                sealed.public_key,
-                sealed.key_id,
+            use_signer(
+                SignerState(
+                    self.org,
+                    run.urls.public_url,
+                    run.policy.cryptosuite,
+                    signer.verification_method,
+                    signer,
+                    sealed.public_key,
+                    sealed.key_id,
+                )
             )
         self.key_id = sealed.key_id
         self._allocator: BulkStatusAllocator | None = None
-        self.in_flight: deque[_InFlight] = deque()
+        # (what stores the result, the result or its future)
+        self.in_flight: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.depth = 2 * max(1, getattr(run.pool, "_max_workers", 1))
 
     @property
@@ -343,9 +357,19 @@ class PagePipeline:
             self._allocator = BulkStatusAllocator(taken)
         return self._allocator
 
+    def send(
+        self, work: Callable[..., Any], args: tuple[Any, ...], store: Callable[[Any], None]
+    ) -> None:
+        """`work(*args)` in the pool (here without one); `store` gets its future, in the order
+        sent, once enough work is in flight (`outcome` reads it)."""
+        pool = self.run.pool
+        self.in_flight.append((store, pool.submit(work, *args) if pool else _here(work, args)))
+        while self.in_flight and (len(self.in_flight) >= self.depth or self.in_flight[0][1].done()):
+            store_oldest, done = self.in_flight.popleft()
+            store_oldest(done)
+
     def submit(self, claims: Sequence[Any], progress: Callable[[int], None] | None = None) -> None:
-        """Sign `claims` (each with `id`, `details`, `confirmed_by`, and `events` if known),
-        storing as pages finish."""
+        """Sign `claims` (each with `id`, `details` and `confirmed_by`), storing as pages finish."""
         size = self.run.page_size
         for start in range(0, len(claims), size):
             page = claims[start : start + size]
@@ -354,32 +378,35 @@ class PagePipeline:
                 (c.id, c.details, c.confirmed_by, drawn)
                 for c, drawn in zip(page, status, strict=True)
             ]
-            pool = self.run.pool
-            done = pool.submit(sign_page, jobs, self.now) if pool else sign_page(jobs, self.now)
-            events = [getattr(c, "events", None) for c in page]
-            self.in_flight.append((jobs, events, done))
-            while self.in_flight and (
-                len(self.in_flight) >= self.depth or _finished(self.in_flight[0][2])
-            ):
-                self._store_oldest(progress)
+            self.send(sign_page, (jobs, self.now), functools.partial(self._store, jobs, progress))
 
-    def finish(self, progress: Callable[[int], None] | None = None) -> BulkReport:
+    def finish(self) -> BulkReport:
         while self.in_flight:
-            self._store_oldest(progress)
+            store, done = self.in_flight.popleft()
+            store(done)
         return self.report
 
-    def _store_oldest(self, progress: Callable[[int], None] | None) -> None:
-        jobs, events, done = self.in_flight.popleft()
-        signed = done if isinstance(done, list) else done.result()
-        _store_page(self.run, self.org, self.vm, jobs, events, signed, self.now, self.report)
+    def _store(self, jobs: list[Job], progress: Callable[[int], None] | None, done: Any) -> None:
+        _store_page(self.run, self.org, self.vm, jobs, outcome(done), self.now, self.report)
         if progress:
             progress(self.report.issued)
 
 
-def _finished(done: Any) -> bool:
-    """Whether a page is signed: a list is (signed here); a future (of a process pool, or any
-    with `done()` and `result()`, e.g. a Dask task's) says so."""
-    return isinstance(done, list) or bool(done.done())
+def _here(work: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
+    """`work(*args)` done in this process, as a finished future: what it raised is raised
+    where its result is stored, as with a pool's."""
+    done: Future[Any] = Future()
+    try:
+        done.set_result(work(*args))
+    except Exception as err:  # noqa: BLE001 - handed to whoever stores the result
+        done.set_exception(err)
+    return done
+
+
+def outcome(done: Any) -> Any:
+    """What work sent to a `PagePipeline` gave, from its future (of a process pool, of this
+    process, or any with `done()` and `result()`, e.g. a Dask task's): raises what it raised."""
+    return done.result()
 
 
 def issue_roster(
@@ -403,7 +430,7 @@ def issue_roster(
         after = page[-1].id
         left = None if left is None else left - len(page)
         pipeline.submit(page, progress)
-    return pipeline.finish(progress)
+    return pipeline.finish()
 
 
 def _one_by_one(
@@ -440,7 +467,6 @@ def _store_page(
     org: Organisation,
     vm: str,
     jobs: list[Job],
-    events: list[int | None],
     signed: list[Signed],
     now: datetime,
     report: BulkReport,
@@ -449,22 +475,19 @@ def _store_page(
     items: list[IssuedItem] = []
     digests: list[str] = []
     suite = run.policy.cryptosuite
-    for (claim_id, credential_id, document, digest), job, count in zip(
-        signed, jobs, events, strict=True
-    ):
+    for (claim_id, credential_id, document, digest), job in zip(signed, jobs, strict=True):
         if not credential_id:
             report.failed[claim_id] = document
             continue
-        items.append(
-            IssuedItem(claim_id, credential_id, org.id, suite, vm, document, job[3], count)
-        )
+        items.append(IssuedItem(claim_id, credential_id, org.id, suite, vm, document, job[3]))
         digests.append(digest)
     if not items:
         return
     try:
         with run.uow() as tx:
             tx.bulk.store_issued(items, now)
-            tx.audit.append(*_page_audit(org, items, digests), now)
+            issued = [(i.claim_id, i.credential_id, d) for i, d in zip(items, digests, strict=True)]
+            tx.audit.append(*page_audit(org, issued), now)
             tx.commit()
         report.issued += len(items)
     except (ConcurrentUpdateError, DuplicateError) as err:
@@ -477,17 +500,15 @@ def _store_page(
         report.failed.update(one_by_one.failed)
 
 
-def _page_audit(
-    org: Organisation, items: Sequence[IssuedItem], digests: Sequence[str]
+def page_audit(
+    org: Organisation, issued: Sequence[tuple[str, str, str]]
 ) -> tuple[str, str, str, dict[str, Any]]:
-    """One entry for the page: the sha256 of its "claim credential document-sha256" lines."""
-    lines = "".join(
-        f"{i.claim_id} {i.credential_id} {digest}\n"
-        for i, digest in zip(items, digests, strict=True)
-    )
+    """One entry for a page of (claim, credential, document sha256): the sha256 of its
+    "claim credential document-sha256" lines."""
+    lines = "".join(f"{claim} {credential} {digest}\n" for claim, credential, digest in issued)
     data = {
-        "credentials": len(items),
-        "first": items[0].credential_id if items else None,
+        "credentials": len(issued),
+        "first": issued[0][1] if issued else None,
         "credentials_sha256": hashlib.sha256(lines.encode()).hexdigest(),
     }
     return "CredentialsIssued", "system", f"organisation:{org.id}", data

@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any, TextIO
@@ -29,7 +29,7 @@ from rpl.services.attestation import Urls
 from rpl.services.ports import UowFactory
 from rpl.storage import codec
 from rpl.storage.bulk import time_ordered_id
-from rpl.storage.roster import ClaimToIssue, RosterImport
+from rpl.storage.roster import RosterImport
 from rpl.storage.unit_of_work import DuplicateError, UnitOfWork
 from rpl.tokens import hash_token, new_token
 
@@ -62,7 +62,6 @@ class _Chunk:
     rows: list[RosterRow]
     rejected: list[RejectedRow]
     duplicates: int = 0
-    new_claims: list[ClaimToIssue] = field(default_factory=list)  # as stored, once committed
 
 
 def start_import(
@@ -117,14 +116,13 @@ def import_rows(
     position: Callable[[], int] = lambda: 0,
     on_chunk: Callable[[RosterImport], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
-    on_claims: Callable[[list[ClaimToIssue]], None] | None = None,
 ) -> RosterImport:
     """Read every row of `stream` into `record`'s import; returns the import as it ends.
 
     A file that is not a roster at all (no header, a required column missing) ends the import
     as `failed` with the reason; a bad row is only rejected. `position` tells how many bytes were
-    read (for progress), `on_chunk` is called after each committed chunk, and `on_claims` with
-    the claims the chunk added (as a signer needs them).
+    read (for progress) and `on_chunk` is called after each committed chunk. A direct import
+    signed as it is read goes through `roster_pipeline.import_into` instead.
     """
     options = RosterOptions(
         record.organisation_id,
@@ -138,11 +136,9 @@ def import_rows(
             record = _store_chunk(uow, mailer, urls, record, options, chunk, position(), now)
             if on_chunk:
                 on_chunk(record)
-            if on_claims and chunk.new_claims:  # e.g. a bulk signer, while later rows import
-                on_claims(chunk.new_claims)
     except roster.RosterFormatError as err:
-        return _finish(uow, record, "failed", now, str(err))
-    return _finish(uow, record, "imported", now, None)
+        return finish_import(uow, record, "failed", now, str(err))
+    return finish_import(uow, record, "imported", now, None)
 
 
 def _chunks(rows: Iterable[RosterRow | RejectedRow], size: int) -> Iterator[_Chunk]:
@@ -186,52 +182,61 @@ def _add_new_rows(
 ) -> tuple[list[tuple[str, str]], list[tuple[RosterRow, str]]]:
     existing = tx.rosters.existing_keys([r.key for r in chunk.rows])
     claims, events, entries, added, tokens = [], [], [], [], []
-    new_claims: list[ClaimToIssue] = []
     for row in chunk.rows:
         if row.key in existing:  # stored before, or earlier in this very chunk
             chunk.duplicates += 1
             continue
         existing.add(row.key)
-        claim_id = time_ordered_id()  # ids in order: bulk-friendly
         # A direct import mails no link (the organisation tells its people itself): no secret
         # is made that nobody would hold, and no random key lands in the token index.
         token = None if record.direct else new_token()
-        claim = roster.preconfirmed_claim(
-            claim_id, row, options, record.uploaded_by, record.id, now
-        )
-        claims.append(
-            _claim_row(claim, row)
-            | {"version": 1, "claimant_token_hash": hash_token(token) if token else None}
-            | {"created_at": now, "updated_at": now}
-        )
-        events += [
-            {"claim_id": claim_id, "seq": seq, **codec.event_to_row(e)}
-            for seq, e in enumerate(claim.events)
-        ]
-        stored = claims[-1]
-        new_claims.append(
-            ClaimToIssue(claim_id, stored["details"], stored["confirmed_by"], len(claim.events))
-        )
-        entries.append(
-            {
-                "key": row.key,
-                "organisation_id": record.organisation_id,
-                "import_id": record.id,
-                "claim_id": claim_id,
-                "line": row.line,
-                "direct": record.direct,
-                "accepted_at": None,
-            }
-        )
+        claim_id = time_ordered_id()  # ids in order: bulk-friendly
+        _, claim, claim_events, entry = new_claim_rows(record, options, row, claim_id, token, now)
+        claims.append(claim)
+        events += claim_events
+        entries.append(entry)
         added.append((row.key, claim_id))
         if token:
             tokens.append((row, token))
-    chunk.new_claims = new_claims
     tx.rosters.add_rows(claims, events, entries)
     tx.rosters.add_rejections(record.id, ((r.line, r.cells, r.reason) for r in chunk.rejected))
     if added:
-        tx.audit.append(*_chunk_audit(record, chunk, added), now)
+        lines = [r.line for r in chunk.rows] + [r.line for r in chunk.rejected]
+        tx.audit.append(*chunk_audit(record, lines, added), now)
     return added, tokens
+
+
+def new_claim_rows(
+    record: RosterImport,
+    options: RosterOptions,
+    row: RosterRow,
+    claim_id: str,
+    token: str | None,
+    now: datetime,
+) -> tuple[Claim, dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """A valid row as its pre-confirmed claim: the claim, its table row, its three events' rows
+    and its roster entry, as `RosterRepository.add_rows` stores them. `token` is the person's
+    link to accept (None for a direct import)."""
+    claim = roster.preconfirmed_claim(claim_id, row, options, record.uploaded_by, record.id, now)
+    claim_row = (
+        _claim_row(claim, row)
+        | {"version": 1, "claimant_token_hash": hash_token(token) if token else None}
+        | {"created_at": now, "updated_at": now}
+    )
+    events = [
+        {"claim_id": claim_id, "seq": seq, **codec.event_to_row(e)}
+        for seq, e in enumerate(claim.events)
+    ]
+    entry = {
+        "key": row.key,
+        "organisation_id": record.organisation_id,
+        "import_id": record.id,
+        "claim_id": claim_id,
+        "line": row.line,
+        "direct": record.direct,
+        "accepted_at": None,
+    }
+    return claim, claim_row, events, entry
 
 
 _NO_ALIGNMENT = {"framework": None, "target_url": None, "code": None, "target_type": None}
@@ -274,11 +279,12 @@ def _claim_row(claim: Any, row: RosterRow) -> dict[str, Any]:
     }
 
 
-def _chunk_audit(
-    record: RosterImport, chunk: _Chunk, added: list[tuple[str, str]]
+def chunk_audit(
+    record: RosterImport, lines: Sequence[int], added: Sequence[tuple[str, str]]
 ) -> tuple[str, str, str, dict[str, Any]]:
+    """The chunk's one audit entry: its `lines` (of every row read), and the sha256 of the
+    "key claim-id" lines of the claims it `added`, in file order."""
     digest = hashlib.sha256("".join(f"{k} {c}\n" for k, c in added).encode()).hexdigest()
-    lines = [r.line for r in chunk.rows] + [r.line for r in chunk.rejected]
     data = {
         "import": record.id,
         "lines": [min(lines), max(lines)],
@@ -292,20 +298,38 @@ def _chunk_audit(
 def _count(
     tx: UnitOfWork, record: RosterImport, chunk: _Chunk, added: int, bytes_read: int, now: datetime
 ) -> RosterImport:
+    read = len(chunk.rows) + len(chunk.rejected)
+    return count_rows(
+        tx, record, read, added, chunk.duplicates, len(chunk.rejected), bytes_read, now
+    )
+
+
+def count_rows(
+    tx: UnitOfWork,
+    record: RosterImport,
+    read: int,
+    added: int,
+    duplicates: int,
+    rejected: int,
+    bytes_read: int,
+    now: datetime,
+) -> RosterImport:
+    """Add a chunk's rows to the import's counts, in the chunk's transaction."""
     counts = {
-        "rows_read": record.rows_read + len(chunk.rows) + len(chunk.rejected),
+        "rows_read": record.rows_read + read,
         "rows_added": record.rows_added + added,
-        "rows_duplicate": record.rows_duplicate + chunk.duplicates,
-        "rows_rejected": record.rows_rejected + len(chunk.rejected),
+        "rows_duplicate": record.rows_duplicate + duplicates,
+        "rows_rejected": record.rows_rejected + rejected,
         "bytes_read": max(record.bytes_read, min(bytes_read, record.bytes_total or bytes_read)),
     }
     tx.rosters.update_import(record.id, now, **counts)
     return replace(record, **counts, updated_at=now)  # type: ignore[arg-type]
 
 
-def _finish(
+def finish_import(
     uow: UowFactory, record: RosterImport, status: str, now: datetime, message: str | None
 ) -> RosterImport:
+    """The file is read: `imported`, or `failed` with the reason it is not a roster."""
     with uow() as tx:
         done = {"status": status, "message": message, "bytes_read": record.bytes_total}
         tx.rosters.update_import(record.id, now, **done)

@@ -85,6 +85,65 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     """
     if not rows:
         return
+    connection = _bulk_connection(session)
+    given = tuple(rows[0])
+    sql, names, processors, positional = _plan(connection, table, given)
+    defaults = {n: _scalar_default(table, n) for n in names if n not in given}
+    if defaults:  # columns the statement sets from their defaults (e.g. `generation` = 1)
+        rows = [{**defaults, **row} for row in rows]
+    if positional:
+        params: list[Any] = _positional(rows, names, processors)
+    else:
+        pairs = tuple(zip(names, processors, strict=True))
+        params = [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
+    connection.exec_driver_sql(sql, params)
+
+
+class TableRows:
+    """Rows of one table as tuples in `names` order, JSON columns encoded as they are added
+    (`json_text`): what a signer process hands back, cheap to send between processes (tuples
+    of strings, not a dict a row) and written by `insert_rows` as it comes."""
+
+    def __init__(self, table: Table, names: Sequence[str]) -> None:
+        self.table, self.names = table.name, tuple(names)
+        encoded = {c.name for c in table.columns if isinstance(c.type, JSON)}
+        self._json = tuple(i for i, n in enumerate(self.names) if n in encoded)
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        values = [row[n] for n in self.names]
+        for i in self._json:
+            values[i] = json_text(values[i])
+        self.rows.append(tuple(values))
+
+
+def insert_rows(session: Session, table: Table, rows: TableRows) -> None:
+    """`insert_many` for `TableRows`: the tuples go to the driver's executemany with only the
+    columns' own processors applied (dates), JSON columns as the text they hold."""
+    if not rows.rows:
+        return
+    if rows.table != table.name:
+        raise ValueError(f"insert_rows: rows of {rows.table!r} given for {table.name!r}")
+    connection = _bulk_connection(session)
+    sql, order, processors, positional = _plan(connection, table, rows.names)
+    at = {n: i for i, n in enumerate(rows.names)}
+    work = [
+        (at[n], None if isinstance(table.c[n].type, JSON) else p)
+        for n, p in zip(order, processors, strict=True)
+    ]
+    if positional:
+        if [i for i, _ in work] == list(range(len(work))) and all(p is None for _, p in work):
+            params: list[Any] = rows.rows
+        else:
+            params = [tuple(v[i] if p is None else p(v[i]) for i, p in work) for v in rows.rows]
+    else:
+        named = [(n, i, p) for n, (i, p) in zip(order, work, strict=True)]
+        params = [{n: v[i] if p is None else p(v[i]) for n, i, p in named} for v in rows.rows]
+    connection.exec_driver_sql(sql, params)
+
+
+def _bulk_connection(session: Session) -> Connection:
+    """The session's connection, set up for bulk writes once (SQLite: page cache, checkpoints)."""
     connection = session.connection()
     if connection.dialect.name == "sqlite" and not connection.info.get("rpl_bulk_cache"):
         # SQLite's default page cache is 2 MiB. Rows keyed by random ids (claims, tokens,
@@ -98,17 +157,7 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         # instead of 3.6 (`/usr/bin/time -f %O` on `rpl bench roster --runner inline`).
         connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BULK_WAL_PAGES}")
         connection.info["rpl_bulk_cache"] = True
-    given = tuple(rows[0])
-    sql, names, processors, positional = _plan(connection, table, given)
-    defaults = {n: _scalar_default(table, n) for n in names if n not in given}
-    if defaults:  # columns the statement sets from their defaults (e.g. `generation` = 1)
-        rows = [{**defaults, **row} for row in rows]
-    if positional:
-        params: list[Any] = _positional(rows, names, processors)
-    else:
-        pairs = tuple(zip(names, processors, strict=True))
-        params = [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
-    connection.exec_driver_sql(sql, params)
+    return connection
 
 
 def _positional(
@@ -182,7 +231,7 @@ def _plan(connection: Connection, table: Table, names: tuple[str, ...]) -> _Plan
 
 def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
     if dialect.name == "sqlite" and isinstance(column_type, JSON):
-        return _json_text
+        return json_text
     processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(
         dialect
     )
@@ -208,7 +257,8 @@ def _remember_last(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
 _NOTHING = object()
 
 
-def _json_text(value: Any) -> str | None:
+def json_text(value: Any) -> str | None:
+    """A JSON column's value as SQLite stores it (and PostgreSQL reads it)."""
     return None if value is None else orjson.dumps(value).decode()
 
 
@@ -253,7 +303,7 @@ class BulkRepository:
         Raises `ConcurrentUpdateError` if any claim was no longer confirmed, `DuplicateError` if
         any unique key was taken (another run issued the claim or took an index).
         """
-        from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError
+        from rpl.storage.unit_of_work import ConcurrentUpdateError
 
         if not items:
             return
@@ -278,10 +328,7 @@ class BulkRepository:
         )
         if self._moved(moved, ids) != len(items):
             raise ConcurrentUpdateError("a claim of the batch is no longer confirmed")
-        try:
-            self._insert(items, seqs, now)
-        except IntegrityError as err:
-            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
+        self.insert_issued(items, now, seqs)
 
     def _moved(self, result: object, ids: list[str]) -> int:
         if self.session.get_bind().dialect.supports_sane_multi_rowcount:
@@ -303,51 +350,79 @@ class BulkRepository:
         )
         return {claim_id: int(n) for claim_id, n in rows}
 
-    def _insert(self, items: Sequence[IssuedItem], seqs: dict[str, int], now: datetime) -> None:
-        insert_many(
-            self.session,
-            CredentialRow.__table__,  # type: ignore[attr-defined]
-            [
-                {
-                    "id": i.credential_id,
-                    "claim_id": i.claim_id,
-                    "organisation_id": i.organisation_id,
-                    "cryptosuite": i.cryptosuite,
-                    "verification_method": i.verification_method,
-                    "document": i.document,
-                    "issued_at": now,
-                }
-                for i in items
-            ],
-        )
-        insert_many(
-            self.session,
-            ClaimEventRow.__table__,  # type: ignore[attr-defined]
-            [
-                {
-                    "claim_id": i.claim_id,
-                    "seq": seqs.get(i.claim_id, 0) if i.events is None else i.events,
-                    "kind": "CredentialIssued",
-                    "actor": "system",
-                    "at": now,
-                    "from_state": "confirmed",
-                    "to_state": "issued",
-                    "reason": None,
-                    "data": {"credential_id": i.credential_id},
-                }
-                for i in items
-            ],
-        )
-        allocations = [
-            {
-                "organisation_id": i.organisation_id,
-                "purpose": purpose,
-                "status_index": index,
-                "credential_id": i.credential_id,
-            }
+    def insert_issued(
+        self, items: Sequence[IssuedItem], now: datetime, seqs: Mapping[str, int] | None = None
+    ) -> None:
+        """The credentials of claims issued in this transaction, with their `CredentialIssued`
+        events (at each item's `events`, or `seqs` counted) and status allocations.
+
+        Raises `DuplicateError` if a unique key was taken (a credential of the claim, an index).
+        """
+        from rpl.storage.unit_of_work import DuplicateError
+
+        try:
+            self._insert(items, seqs or {}, now)
+        except IntegrityError as err:
+            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
+
+    def insert_tables(self, tables: Sequence[tuple[Table, TableRows]]) -> None:
+        """Each table's rows, in the order given (a claim before what refers to it).
+        Raises `DuplicateError` if a unique key was taken."""
+        from rpl.storage.unit_of_work import DuplicateError
+
+        try:
+            for table, rows in tables:
+                insert_rows(self.session, table, rows)
+        except IntegrityError as err:
+            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
+
+    def _insert(self, items: Sequence[IssuedItem], seqs: Mapping[str, int], now: datetime) -> None:
+        rows = [
+            issued_rows(i, seqs.get(i.claim_id, 0) if i.events is None else i.events, now)
             for i in items
-            for purpose, index in i.status
         ]
+        insert_many(self.session, CredentialRow.__table__, [c for c, _, _ in rows])  # type: ignore[attr-defined]
+        insert_many(self.session, ClaimEventRow.__table__, [e for _, e, _ in rows])  # type: ignore[attr-defined]
+        allocations = [a for _, _, some in rows for a in some]
         if allocations:
             insert_many(self.session, StatusAllocationRow.__table__, allocations)  # type: ignore[attr-defined]
         self.session.flush()
+
+
+def issued_rows(
+    item: IssuedItem, seq: int, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """An issued claim's credential row, its `CredentialIssued` event row (at `seq`) and its
+    status allocation rows."""
+    credential = {
+        "id": item.credential_id,
+        "claim_id": item.claim_id,
+        "generation": 1,
+        "replaces": None,
+        "organisation_id": item.organisation_id,
+        "cryptosuite": item.cryptosuite,
+        "verification_method": item.verification_method,
+        "document": item.document,
+        "issued_at": now,
+    }
+    event = {
+        "claim_id": item.claim_id,
+        "seq": seq,
+        "kind": "CredentialIssued",
+        "actor": "system",
+        "at": now,
+        "from_state": "confirmed",
+        "to_state": "issued",
+        "reason": None,
+        "data": {"credential_id": item.credential_id},
+    }
+    allocations = [
+        {
+            "organisation_id": item.organisation_id,
+            "purpose": purpose,
+            "status_index": index,
+            "credential_id": item.credential_id,
+        }
+        for purpose, index in item.status
+    ]
+    return credential, event, allocations

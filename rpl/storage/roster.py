@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, func, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from rpl.storage.tables import ClaimEventRow, ClaimRow
@@ -99,9 +100,6 @@ class ClaimToIssue:
     id: str
     details: dict[str, Any]
     confirmed_by: dict[str, Any]
-    # How many events the claim has, when whoever hands it over knows (an import that just
-    # wrote them): storing its credential then need not count them.
-    events: int | None = None
 
 
 def _utc(value: datetime) -> datetime:
@@ -159,14 +157,19 @@ class RosterRepository:
         events: Sequence[dict[str, Any]],
         entries: Sequence[dict[str, Any]],
     ) -> None:
-        """Claims, their events and their roster entries, as table rows, in three executemany."""
+        """Claims, their events and their roster entries, as table rows, in three executemany.
+        Raises `DuplicateError` if a key was taken (another upload stored the same row)."""
         if not claims:
             return
         from rpl.storage.bulk import insert_many  # one statement per table, rows as they are
+        from rpl.storage.unit_of_work import DuplicateError
 
-        insert_many(self.session, ClaimRow.__table__, claims)  # type: ignore[attr-defined]
-        insert_many(self.session, ClaimEventRow.__table__, events)  # type: ignore[attr-defined]
-        insert_many(self.session, RosterEntryRow.__table__, entries)  # type: ignore[attr-defined]
+        try:
+            insert_many(self.session, ClaimRow.__table__, claims)  # type: ignore[attr-defined]
+            insert_many(self.session, ClaimEventRow.__table__, events)  # type: ignore[attr-defined]
+            insert_many(self.session, RosterEntryRow.__table__, entries)  # type: ignore[attr-defined]
+        except IntegrityError as err:
+            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
 
     def add_rejections(
         self, import_id: str, rejected: Iterable[tuple[int, Sequence[str], str]]

@@ -11,8 +11,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event
 from sqlmodel import select
 
 from rpl.bootstrap import Container
@@ -21,9 +23,16 @@ from rpl.organisations import Organisation
 from rpl.roster_bench import write_roster
 from rpl.services import bulk_issuance, issuance, roster, roster_jobs, roster_pipeline
 from rpl.services.issuance import IssuePolicy
-from rpl.storage.bulk import BULK_CACHE_KIB, BULK_WAL_PAGES, BulkRepository, insert_many
+from rpl.storage.bulk import (
+    BULK_CACHE_KIB,
+    BULK_WAL_PAGES,
+    BulkRepository,
+    TableRows,
+    insert_many,
+)
 from rpl.storage.roster import RosterEntryRow, issuable_query
 from rpl.storage.tables import ClaimEventRow, ClaimRow
+from rpl.storage.unit_of_work import DuplicateError
 from rpl.verify import verify_credential
 from tests.conftest import import_only
 
@@ -256,9 +265,11 @@ def test_a_faulty_signature_of_the_organisations_own_key_is_never_stored(
         assert tx.rosters.issuable(hospital.id) == len(claims)
 
 
-def test_insert_many_stores_what_the_orm_reads_back(
+def test_insert_many_and_table_rows_store_what_the_orm_reads_back(
     container: Container, hospital: Organisation, tmp_path: Path
 ) -> None:
+    """A row given to `insert_many` as a dict, and as a signer hands it back (`TableRows`:
+    a tuple, JSON encoded, columns in any order), reads back as it was."""
     [claim] = _confirmed(container, hospital, tmp_path, 1)
     now = container.now()
     row = {
@@ -272,59 +283,127 @@ def test_insert_many_stores_what_the_orm_reads_back(
         "reason": "ünïcode ✓",
         "data": {"n": 1, "x": [1.5, None, "é"], "nested": {"ok": True}},
     }
+    table = ClaimEventRow.__table__  # type: ignore[attr-defined]
+    rows = TableRows(
+        table,
+        ["data", "seq", "claim_id", "at", "kind", "actor", "from_state", "to_state", "reason"],
+    )
+    rows.add(row)
     with container.uow() as tx:
-        insert_many(tx.session, ClaimEventRow.__table__, [row])  # type: ignore[attr-defined]
+        tx.bulk.insert_tables([(table, rows)])
+        insert_many(tx.session, table, [{**row, "seq": 10}])
         tx.commit()
     with container.uow() as tx:
         stored = tx.session.exec(
-            ClaimEventRow.__table__.select().where(ClaimEventRow.__table__.c.seq == 9)  # type: ignore[attr-defined]
-        ).one()
-        assert stored.data == row["data"] and stored.reason == row["reason"]
-        assert stored.at.replace(tzinfo=now.tzinfo) == now
+            table.select()
+            .where(table.c.claim_id == claim.id, table.c.seq >= 9)
+            .order_by(table.c.seq)
+        ).all()
+    assert len(stored) == 2
+    for one in stored:
+        assert one.data == row["data"] and one.reason == row["reason"]
+        assert one.at.replace(tzinfo=now.tzinfo) == now and one.from_state is None
+    with container.uow() as tx, pytest.raises(DuplicateError):
+        tx.bulk.insert_tables([(table, rows)])  # (claim_id, seq) is taken
 
 
-def test_claims_handed_over_by_the_import_are_stored_without_counting_their_events(
+def test_a_direct_import_writes_each_claim_once_issued_with_its_four_events(
     container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The import knows each new claim has its three roster events, so storing the signed
-    page writes CredentialIssued as the fourth without asking the database."""
+    """A chunk's claims are stored issued in the transaction that stores them: no claim is
+    written confirmed and updated after, and no event is counted in the database."""
     c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
     counted: list[list[str]] = []
     count = BulkRepository._event_counts
     monkeypatch.setattr(
-        BulkRepository,
-        "_event_counts",
-        lambda self, ids: counted.append(ids) or count(self, ids),
+        BulkRepository, "_event_counts", lambda self, ids: counted.append(ids) or count(self, ids)
     )
+    statements: list[str] = []
+    engine = c.engine
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
     path = _roster(tmp_path, 12)
-    record, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    try:
+        record, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
     assert report is not None and report.issued == record.rows_added > 0
     assert counted == []
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE CLAIM")]
+    assert sum(s.lstrip().upper().startswith("INSERT INTO CLAIM ") for s in statements) == 3
     with c.uow() as tx:
-        ids = list(tx.session.exec(select(ClaimRow.id)))
-        for claim in map(tx.claims.get, ids):  # replayed from its stored events
-            assert claim.state.value == "issued"
-            assert [e.kind.value for e in claim.events][-2:] == [
+        rows = list(tx.session.exec(select(ClaimRow)))
+        assert {(r.state, r.version) for r in rows} == {("issued", 2)}
+        for row in rows:
+            claim = tx.claims.get(row.id)  # replayed from its stored events
+            assert claim.state.value == "issued" and claim.credential_id == row.credential_id
+            assert [e.kind.value for e in claim.events] == [
+                "ClaimDrafted",
+                "ClaimRequested",
                 "ClaimConfirmed",
                 "CredentialIssued",
             ]
+            credential = orjson.loads(tx.credentials.get(row.credential_id).document)
+            subject = credential["credentialSubject"]
+            assert subject["role"] == claim.details.role
+            assert subject["activityStartDate"].startswith(str(claim.details.start))
 
 
-def test_a_stale_event_count_is_caught_and_the_claim_stored_one_by_one(
-    container: Container, hospital: Organisation, tmp_path: Path
+def test_rows_another_upload_stored_meanwhile_are_dropped_and_the_chunk_stored_again(
+    container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    claims = _confirmed(container, hospital, tmp_path, 3)
-    stale = [dataclasses.replace(c, events=2) for c in claims]  # each has three
-    pipeline = _pipeline(container, hospital)
-    pipeline.submit(stale)
-    report = pipeline.finish()
-    assert report.fallback == 1 and report.issued == 3 and not report.failed
-    with container.uow() as tx:
-        for claim in claims:
-            assert [e.kind.value for e in tx.claims.get(claim.id).events][-1] == (
-                "CredentialIssued"
-            )
-        assert tx.credentials.count() == 3
+    """Two uploads of one file racing: the second signed rows the first stored after it
+    looked (here: it could not tell which rows were stored). The unique natural key fails its
+    chunk, which is stored again without them: nothing twice, nothing lost."""
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
+    path = _roster(tmp_path, 10)
+    first, _ = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    with open(path, "a", encoding="utf-8") as more:
+        more.write("latecomer@example.org,Lu Ray,Porter,,2001-02,2003,40,\n")
+    monkeypatch.setattr(roster_pipeline.rules, "row_key", lambda *args: None)
+
+    again, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+
+    assert (again.rows_added, again.rows_duplicate) == (1, first.rows_added)
+    assert report is not None and report.issued == 1
+    with c.uow() as tx:
+        assert tx.credentials.count() == first.rows_added + 1
+        assert tx.claims.count_by_state() == {"issued": first.rows_added + 1}
+        assert tx.rosters.counts(again.id) == {"issued": 1}
+
+
+def test_a_chunk_whose_signer_failed_is_stored_unsigned_and_issued_by_the_flow(
+    container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=4))
+    prepare = roster_pipeline.prepare_chunk
+    calls: list[bool] = []
+
+    def failing_once(job: Any, sign: bool = True) -> Any:
+        calls.append(sign)
+        if sign and len(calls) == 2:  # the second chunk's signer dies
+            raise RuntimeError("signer process died")
+        return prepare(job, sign)
+
+    monkeypatch.setattr(roster_pipeline, "prepare_chunk", failing_once)
+    path = _roster(tmp_path, 12)
+    record, report = roster_pipeline.import_and_issue(c, hospital.slug, path, _request(path))
+    assert report is not None and record.status == "imported"
+    assert calls[1:3] == [True, False]  # the failed chunk, checked and stored here unsigned
+    with c.uow() as tx:
+        left = tx.rosters.issuable(hospital.id)
+        assert left > 0 and report.issued == record.rows_added - left
+        assert tx.claims.count_by_state() == {"issued": report.issued, "confirmed": left}
+
+    roster_jobs.issue_roster(c, hospital.id)
+
+    with c.uow() as tx:
+        assert tx.claims.count_by_state() == {"issued": record.rows_added}
+        assert tx.credentials.count() == record.rows_added
+    assert _verify_all(c) == record.rows_added
 
 
 def test_a_bulk_writing_sqlite_connection_caches_more_and_checkpoints_less(

@@ -6,6 +6,8 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rpl import claims
 from rpl.roster import (
@@ -14,8 +16,11 @@ from rpl.roster import (
     RosterOptions,
     RosterRow,
     natural_key,
+    parse_row,
     preconfirmed_claim,
+    read_records,
     read_roster,
+    row_key,
 )
 
 OPTIONS = RosterOptions("org-1", "records@org.example", "Records Office")
@@ -90,3 +95,37 @@ def test_a_roster_claim_is_confirmed_by_the_uploader_with_a_valid_event_log() ->
     assert [e.actor for e in claim.events] == ["admin:boss@org.example"] * 3
     assert claim.events[-1].data["roster_import"] == "imp-1"
     assert claim.confirmed_by == claims.Confirmation("records@org.example", "Records Office", now)
+
+
+_HEADER = ("identifier", "name", "role", "start", "end", "hours")
+_CELL = st.one_of(
+    st.sampled_from(["", " ", "ana@x.org", " Ana@X.org ", "did:key:z6Mk1", "x", "2019", "2019-13"]),
+    st.sampled_from([" 2019-09 ", "2020-02-29", "2021-02-29", "Porter", " Ward  volunteer ", "12"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(cells=st.lists(_CELL, min_size=5, max_size=7))
+def test_a_rows_key_is_known_before_it_is_checked_and_is_the_key_it_gets(cells: list[str]):
+    """A bulk import looks a row's key up (`row_key`) before a signer checks it: whenever
+    `parse_row` accepts the row, the key it gives is that one."""
+    row = parse_row(2, _HEADER, cells, OPTIONS, TODAY)
+    if isinstance(row, RosterRow):
+        assert row_key(_HEADER, cells, OPTIONS.organisation_id) == row.key
+
+
+def test_records_are_read_unchecked_blank_lines_skipped_and_unreadable_ones_rejected() -> None:
+    huge = "x" * 200_000  # beyond csv's field size limit
+    text = f"identifier,name,role,start\n\na@x.org,Ana,Porter,2019\n ,,,\nb@x.org,{huge}\n"
+    header, records = read_records(io.StringIO(text, newline=""))
+    assert header == ("identifier", "name", "role", "start")
+    assert next(records) == (3, ["a@x.org", "Ana", "Porter", "2019"])
+    unread = next(records)
+    assert isinstance(unread, RejectedRow) and "cannot be read as CSV" in unread.reason
+    assert unread.line == 5 and list(records) == []
+
+
+def test_reading_records_of_a_file_that_is_no_roster_fails_at_once() -> None:
+    with pytest.raises(RosterFormatError):
+        read_records(io.StringIO("name,role\nAna,Porter\n", newline=""))

@@ -149,7 +149,7 @@ def test_a_large_direct_upload_is_signed_while_it_imports_each_row_once(
     signers: None,
     tmp_path: Path,
 ) -> None:
-    # Pages of 250: the first chunk (2000 rows) fills more pages than the pool keeps in flight.
+    # Chunks of 250 rows: more than the pool keeps in flight (two per signer).
     container.settings = container.settings.with_(issue_batch_size=250)
     path = tmp_path / "people.csv"
     write_roster(path, 5200, bad_every=7)
@@ -167,15 +167,18 @@ def test_a_large_direct_upload_is_signed_while_it_imports_each_row_once(
 
     roster_jobs.import_roster(container, held.imports[0], on_chunk=watch)
 
-    # The progress moved while the rows were still importing, issued count included: the
-    # old path (import everything, then issue) shows nothing issued before the import ends.
-    assert [s["status"] for s in seen] == ["importing"] * 3
-    assert [s["rows"]["read"] for s in seen] == [2000, 4000, 5200]
-    assert seen[0]["progress"]["issued"] == 0 < seen[1]["progress"]["issued"]
+    # The progress moved while the rows were still importing, issued count included: each
+    # chunk is stored issued (the old way, import everything then issue, shows nothing
+    # issued before the import ends).
+    assert [s["status"] for s in seen] == ["importing"] * 21
+    assert [s["rows"]["read"] for s in seen] == [*range(250, 5200, 250), 5200]
+    issued = [s["progress"]["issued"] for s in seen]
+    assert 0 < issued[0] < issued[1] and issued == sorted(issued)
     assert roster_jobs._pools  # a signer pool did the signing
     status = client.get(status_url, headers=ADMIN).json()
     rejected = 5200 // 7
     added = 5200 - rejected
+    assert issued[-1] == added
     assert status["status"] == "done" and status["running"] is False
     assert status["rows"] == {"read": 5200, "added": added, "duplicate": 0, "rejected": rejected}
     assert status["claims"] == {"issued": added}
@@ -183,10 +186,11 @@ def test_a_large_direct_upload_is_signed_while_it_imports_each_row_once(
         assert tx.credentials.count() == added  # one credential per claim: each issued once
         kinds = [(e.kind, e.data) for e in tx.audit.entries()]
         documents = tx.bulk.sample_documents(20)
-    # In the audit chain, pages were issued before the last chunk of rows was confirmed.
+    # In the audit chain, each chunk's rows are confirmed, then its credentials issued.
     chunks = [n for n, (kind, _) in enumerate(kinds) if kind == "RosterRowsConfirmed"]
     pages = [n for n, (kind, _) in enumerate(kinds) if kind == "CredentialsIssued"]
-    assert len(chunks) == 3 and pages[0] < chunks[-1]
+    assert len(chunks) == len(pages) == 21
+    assert all(chunk + 1 == page for chunk, page in zip(chunks, pages, strict=True))
     assert sum(data["credentials"] for kind, data in kinds if kind == "CredentialsIssued") == added
     for document in documents:
         result = verify_credential(
