@@ -149,7 +149,7 @@ def test_a_large_direct_upload_is_signed_while_it_imports_each_row_once(
     signers: None,
     tmp_path: Path,
 ) -> None:
-    # Chunks of 250 rows: more than the pool keeps in flight (two per signer).
+    # Chunks of 250 rows: more than the pool keeps in flight (DEPTH_PER_SIGNER a signer).
     container.settings = container.settings.with_(issue_batch_size=250)
     path = tmp_path / "people.csv"
     write_roster(path, 5200, bad_every=7)
