@@ -26,7 +26,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows import runtime, spread
-from rpl.services import roster_jobs, roster_pipeline
+from rpl.services import roster_dask, roster_jobs
 
 SLICE_PAGES = 25
 
@@ -51,7 +51,7 @@ async def issue_roster(org_id: str, slice_size: int | None = None) -> dict[str, 
     settings = container.settings
     # Counting what waits takes a second at a million rows: only asked when Dask could take it.
     if (settings.dask_address or settings.distributed) and spread.uses_dask(
-        settings, roster_pipeline.pages_waiting(container, org_id)
+        settings, roster_dask.pages_waiting(container, org_id)
     ):
         return _on_dask(org_id, start)
     size = slice_size or SLICE_PAGES * settings.issue_batch_size

@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import runtime
 from rpl.config import Settings
-from rpl.services import roster_pipeline
+from rpl.services import roster_dask
 
 Batch = list[str]
 
@@ -70,9 +70,7 @@ def sign_roster_page(
 ) -> list[Any]:
     """Sign one page of a roster in this worker (no database writes: the flow stores it, so a
     retried page costs a signature, never a second credential)."""
-    return roster_pipeline.sign_page_for(
-        runtime.container(), org_id, key_id, cryptosuite, page, now
-    )
+    return roster_dask.sign_page_for(runtime.container(), org_id, key_id, cryptosuite, page, now)
 
 
 class _PageFuture:
@@ -115,9 +113,9 @@ def issue_roster_on_dask(org_id: str, settings: Settings, workers: int | None = 
     """Issue `org_id`'s roster with its pages signed on Dask (RPL_DASK_ADDRESS, or a local
     cluster); reading, drawing status indexes and storing stay in this (the flow's) process."""
     container = runtime.container()
-    key_id = roster_pipeline.active_key_id(container, org_id)
+    key_id = roster_dask.active_key_id(container, org_id)
     with dask_task_runner(settings) as runner:
         pool = TaskRunnerPool(
             runner, org_id, key_id, settings.cryptosuite, workers or os.cpu_count() or 1
         )
-        return roster_pipeline.issue_roster_through(container, org_id, pool)  # type: ignore[arg-type]
+        return roster_dask.issue_roster_through(container, org_id, pool)  # type: ignore[arg-type]

@@ -80,6 +80,28 @@ def test_a_direct_import_is_issued_while_it_imports_each_row_once(
         assert tx.credentials.count() == record.rows_added
 
 
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("email,name\nx@example.org,X\n", "missing: identifier, role, start"),
+        ("", "the file is empty"),
+    ],
+)
+def test_a_direct_import_of_a_file_that_is_no_roster_fails_with_the_reason(
+    container: Container, hospital: Organisation, tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "not-a-roster.csv"
+    path.write_text(text, encoding="utf-8")
+    record, report = roster_pipeline.import_and_issue(
+        container, hospital.slug, path, _request(path)
+    )
+    assert record.status == "failed" and record.message and reason in record.message
+    assert report is not None and report.issued == 0
+    with container.uow() as tx:
+        assert tx.rosters.get_import(record.id).status == "failed"
+        assert tx.claims.count_by_state() == {}
+
+
 def test_an_import_to_be_accepted_issues_nothing(
     container: Container, hospital: Organisation, tmp_path: Path
 ) -> None:
