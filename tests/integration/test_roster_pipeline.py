@@ -397,6 +397,40 @@ def test_rows_another_upload_stored_meanwhile_are_dropped_and_the_chunk_stored_a
         assert tx.rosters.counts(again.id) == {"issued": 1}
 
 
+def test_a_chunk_whose_indexes_another_run_took_is_stored_unsigned_and_issued_by_the_flow(
+    container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run took the status indexes drawn for a chunk: storing it fails twice (checking
+    the rows again changes nothing), so its claims are stored confirmed, for the flow."""
+    c = dataclasses.replace(container, settings=container.settings.with_(issue_batch_size=50))
+    first = tmp_path / "first.csv"
+    write_roster(first, 6, seed=3, bad_every=0)
+    roster_pipeline.import_and_issue(c, hospital.slug, first, _request(first))
+    with c.uow() as tx:
+        taken = sorted(tx.bulk.allocated_indexes(hospital.id, "revocation"))
+    monkeypatch.setattr(
+        bulk_issuance.BulkStatusAllocator,
+        "draw",
+        lambda self, count: [(("revocation", taken[n % len(taken)]),) for n in range(count)],
+    )
+    second = tmp_path / "second.csv"
+    write_roster(second, 4, seed=4, bad_every=0)
+    second.write_text(second.read_text().replace("person", "other"), encoding="utf-8")
+    record, report = roster_pipeline.import_and_issue(c, hospital.slug, second, _request(second))
+    assert report is not None and report.issued == 0 and record.rows_added == 4
+    with c.uow() as tx:
+        assert tx.claims.count_by_state() == {"issued": 6, "confirmed": 4}
+        assert tx.credentials.count() == 6
+    monkeypatch.undo()
+
+    roster_jobs.issue_roster(c, hospital.id)
+
+    with c.uow() as tx:
+        assert tx.claims.count_by_state() == {"issued": 10}
+        assert len(tx.bulk.allocated_indexes(hospital.id, "revocation")) == 10
+    assert _verify_all(c) == 10
+
+
 def test_a_chunk_whose_signer_failed_is_stored_unsigned_and_issued_by_the_flow(
     container: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
