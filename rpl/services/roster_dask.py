@@ -13,25 +13,15 @@ from concurrent.futures import Executor
 from datetime import datetime
 
 from rpl.errors import RplError
-from rpl.services import bulk_issuance, jobs
-from rpl.services.bulk_issuance import BulkIssue, BulkReport
-from rpl.services.issuance import IssuePolicy
+from rpl.services import bulk_issuance, jobs, roster_jobs
+from rpl.services.bulk_issuance import BulkReport
 
 
 def issue_roster_through(deps: jobs.Deps, org_id: str, pool: Executor) -> BulkReport:
     """Issue `org_id`'s confirmed, issuable roster claims, pages signed by `pool` (e.g. Dask
     workers running `sign_page_for`). Reading, index drawing and storing stay in this process:
     one allocator sees every index drawn, so workers never race for one."""
-    run = BulkIssue(
-        uow=deps.uow,
-        keyring=jobs.keyring(deps),
-        mailer=deps.mailer,
-        urls=jobs.urls(deps),
-        policy=IssuePolicy(deps.settings.cryptosuite, deps.settings.status_purposes),
-        page_size=deps.settings.issue_batch_size,
-        pool=pool,
-    )
-    return bulk_issuance.issue_roster(run, org_id, deps.now())
+    return bulk_issuance.issue_roster(roster_jobs.bulk_run(deps, pool), org_id, deps.now())
 
 
 def sign_page_for(

@@ -11,7 +11,7 @@ import atexit
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from rpl.services import bulk_issuance, jobs, roster
@@ -71,16 +71,21 @@ def issue_roster(
     progress: Any = None,
 ) -> BulkReport:
     """Issue `org_id`'s confirmed, issuable roster claims (up to `limit`) in signed pages."""
-    run = BulkIssue(
+    run = bulk_run(deps, _pool(deps, org_id, _workers(deps, org_id, workers)))
+    return bulk_issuance.issue_roster(run, org_id, deps.now(), limit, progress)
+
+
+def bulk_run(deps: jobs.Deps, pool: Executor | None) -> BulkIssue:
+    """A bulk run with the instance's settings, its pages signed by `pool` (None: here)."""
+    return BulkIssue(
         uow=deps.uow,
         keyring=jobs.keyring(deps),
         mailer=deps.mailer,
         urls=jobs.urls(deps),
         policy=IssuePolicy(deps.settings.cryptosuite, deps.settings.status_purposes),
         page_size=deps.settings.issue_batch_size,
-        pool=_pool(deps, org_id, _workers(deps, org_id, workers)),
+        pool=pool,
     )
-    return bulk_issuance.issue_roster(run, org_id, deps.now(), limit, progress)
 
 
 def _workers(deps: jobs.Deps, org_id: str, asked: int | None) -> int:

@@ -92,15 +92,7 @@ def import_into(
             )
             return record, None
         workers = roster_jobs.signing_workers() if path.stat().st_size >= POOL_FROM_BYTES else 0
-        run = BulkIssue(
-            uow=deps.uow,
-            keyring=jobs.keyring(deps),
-            mailer=deps.mailer,
-            urls=jobs.urls(deps),
-            policy=policy,
-            page_size=deps.settings.issue_batch_size,
-            pool=roster_jobs._pool(deps, record.organisation_id, workers),
-        )
+        run = roster_jobs.bulk_run(deps, roster_jobs._pool(deps, record.organisation_id, workers))
         return SignedImport(run, record, now).read(text, raw.tell, on_chunk)
 
 
