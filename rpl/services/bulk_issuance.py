@@ -8,8 +8,8 @@ every claim of the page builds the credential, checks it against the compiled OB
 signature with the Ed25519 verification equation over the very bytes signed, and serialises
 it; the first credential of every page also goes through the whole Data Integrity verifier
 from its serialised bytes. A direct import's chunks go through the same pool and checks
-(`roster_pipeline`), stored with the claims they make. The parent stores each signed page in ONE transaction
-(`tx.bulk.store_issued`): claims confirmed → issued by compare-and-set, credentials,
+(`roster_pipeline`), stored with the claims they make. The parent stores each signed page in
+ONE transaction (`tx.bulk.store_issued`): claims confirmed → issued by compare-and-set, credentials,
 `CredentialIssued` events, status allocations, and ONE audit entry `CredentialsIssued` with the
 sha256 of the page's "claim credential document-sha256" lines.
 
@@ -349,7 +349,7 @@ class PagePipeline:
             )
         self.key_id = sealed.key_id
         self._allocator: BulkStatusAllocator | None = None
-        # (what stores the result, the result or its future)
+        # (what stores the result, the future of the work)
         self.in_flight: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.depth = DEPTH_PER_SIGNER * max(1, getattr(run.pool, "_max_workers", 1))
 
@@ -367,13 +367,13 @@ class PagePipeline:
     def send(
         self, work: Callable[..., Any], args: tuple[Any, ...], store: Callable[[Any], None]
     ) -> None:
-        """`work(*args)` in the pool (here without one); `store` gets its future, in the order
-        sent, once enough work is in flight (`outcome` reads it)."""
+        """`work(*args)` in the pool (here without one); `store` gets its future (of a process
+        pool, of this process, or e.g. a Dask task's: `result()` raises what the work raised),
+        in the order sent, once enough work is in flight."""
         pool = self.run.pool
         self.in_flight.append((store, pool.submit(work, *args) if pool else _here(work, args)))
         while self.in_flight and (len(self.in_flight) >= self.depth or self.in_flight[0][1].done()):
-            store_oldest, done = self.in_flight.popleft()
-            store_oldest(done)
+            self._store_oldest()
 
     def submit(self, claims: Sequence[Any], progress: Callable[[int], None] | None = None) -> None:
         """Sign `claims` (each with `id`, `details` and `confirmed_by`), storing as pages finish."""
@@ -389,12 +389,15 @@ class PagePipeline:
 
     def finish(self) -> BulkReport:
         while self.in_flight:
-            store, done = self.in_flight.popleft()
-            store(done)
+            self._store_oldest()
         return self.report
 
+    def _store_oldest(self) -> None:
+        store, done = self.in_flight.popleft()
+        store(done)
+
     def _store(self, jobs: list[Job], progress: Callable[[int], None] | None, done: Any) -> None:
-        _store_page(self.run, self.org, self.vm, jobs, outcome(done), self.now, self.report)
+        _store_page(self.run, self.org, self.vm, jobs, done.result(), self.now, self.report)
         if progress:
             progress(self.report.issued)
 
@@ -408,12 +411,6 @@ def _here(work: Callable[..., Any], args: tuple[Any, ...]) -> Future[Any]:
     except Exception as err:  # noqa: BLE001 - handed to whoever stores the result
         done.set_exception(err)
     return done
-
-
-def outcome(done: Any) -> Any:
-    """What work sent to a `PagePipeline` gave, from its future (of a process pool, of this
-    process, or any with `done()` and `result()`, e.g. a Dask task's): raises what it raised."""
-    return done.result()
 
 
 def issue_roster(

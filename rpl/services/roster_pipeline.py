@@ -150,12 +150,14 @@ CREDENTIAL_COLUMNS = (
     "issued_at",
 )
 ALLOCATION_COLUMNS = ("organisation_id", "purpose", "status_index", "credential_id")
+# Each table's rows: its row class, its columns, and the column naming the claim a row is of
+# (a status allocation names its credential).
 _TABLES = {
-    "claims": (ClaimRow, CLAIM_COLUMNS),
-    "events": (ClaimEventRow, EVENT_COLUMNS),
-    "entries": (RosterEntryRow, ENTRY_COLUMNS),
-    "credentials": (CredentialRow, CREDENTIAL_COLUMNS),
-    "allocations": (StatusAllocationRow, ALLOCATION_COLUMNS),
+    "claims": (ClaimRow, CLAIM_COLUMNS, "id"),
+    "events": (ClaimEventRow, EVENT_COLUMNS, "claim_id"),
+    "entries": (RosterEntryRow, ENTRY_COLUMNS, "claim_id"),
+    "credentials": (CredentialRow, CREDENTIAL_COLUMNS, "claim_id"),
+    "allocations": (StatusAllocationRow, ALLOCATION_COLUMNS, "credential_id"),
 }
 
 
@@ -167,7 +169,7 @@ class PreparedChunk:
     rows: dict[str, TableRows] = field(
         default_factory=lambda: {
             name: TableRows(table.__table__, columns)  # type: ignore[attr-defined]
-            for name, (table, columns) in _TABLES.items()
+            for name, (table, columns, _) in _TABLES.items()
         }
     )
     added: list[tuple[str, str]] = field(default_factory=list)  # (key, claim id), file order
@@ -190,13 +192,9 @@ class PreparedChunk:
             rejected=self.rejected,
             duplicates=self.duplicates + len(gone),
         )
-        at = {"claims": 0, "events": 0, "entries": 3, "credentials": 1}
-        for name, rows in self.rows.items():
-            if name == "allocations":
-                kept = [r for r in rows.rows if r[3] not in dropped]
-            else:
-                kept = [r for r in rows.rows if r[at[name]] not in gone]
-            out.rows[name].rows = kept
+        for name, (_, columns, owner) in _TABLES.items():
+            at, ids = columns.index(owner), dropped if owner == "credential_id" else gone
+            out.rows[name].rows = [r for r in self.rows[name].rows if r[at] not in ids]
         return out
 
 
@@ -242,7 +240,6 @@ def prepare_chunk(job: ChunkJob, sign: bool = True) -> PreparedChunk:
                     state.verification_method,
                     document.decode(),
                     status,
-                    len(claim_events),
                 )
                 credential, issued_event, allocations = issued_rows(item, len(claim_events), now)
                 claim_row.update(state="issued", version=2, credential_id=credential_id)
@@ -342,7 +339,7 @@ class SignedImport:
 
     def _store(self, sent: _Sent, done: Any) -> None:
         try:
-            prepared = bulk_issuance.outcome(done)
+            prepared = done.result()
         except Exception as err:  # noqa: BLE001 - the signer failed, not the rows: check them here
             log.warning("a signer failed on a roster chunk (%s); storing it unsigned", err)
             prepared = prepare_chunk(sent.job, sign=False)
@@ -371,7 +368,7 @@ class SignedImport:
     def _write(self, tx: UnitOfWork, sent: _Sent, prepared: PreparedChunk) -> RosterImport:
         """The chunk's rows, in `tx`; the import as it now stands."""
         tx.bulk.insert_tables(
-            [(table.__table__, prepared.rows[name]) for name, (table, _) in _TABLES.items()]  # type: ignore[attr-defined]
+            [(table.__table__, prepared.rows[name]) for name, (table, _, _) in _TABLES.items()]  # type: ignore[attr-defined]
         )
         rejected = sent.rejected + prepared.rejected
         tx.rosters.add_rejections(self.record.id, rejected)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -271,9 +272,6 @@ class IssuedItem:
     verification_method: str
     document: str
     status: tuple[tuple[str, int], ...]  # (purpose, index) signed into the document
-    # The claim's events so far, as the caller knows them (None: counted here). A count gone
-    # stale (an event added meanwhile) takes a (claim_id, seq) already there: DuplicateError.
-    events: int | None = None
 
 
 class BulkRepository:
@@ -308,8 +306,7 @@ class BulkRepository:
         if not items:
             return
         ids = [i.claim_id for i in items]
-        unknown = [i.claim_id for i in items if i.events is None]
-        seqs = self._event_counts(unknown) if unknown else {}
+        seqs = self._event_counts(ids)
         claim = ClaimRow.__table__  # type: ignore[attr-defined]
         moved = execute_many(
             self.session,
@@ -328,7 +325,8 @@ class BulkRepository:
         )
         if self._moved(moved, ids) != len(items):
             raise ConcurrentUpdateError("a claim of the batch is no longer confirmed")
-        self.insert_issued(items, now, seqs)
+        with taken_as_duplicate():
+            self._insert(items, seqs, now)
 
     def _moved(self, result: object, ids: list[str]) -> int:
         if self.session.get_bind().dialect.supports_sane_multi_rowcount:
@@ -350,43 +348,33 @@ class BulkRepository:
         )
         return {claim_id: int(n) for claim_id, n in rows}
 
-    def insert_issued(
-        self, items: Sequence[IssuedItem], now: datetime, seqs: Mapping[str, int] | None = None
-    ) -> None:
-        """The credentials of claims issued in this transaction, with their `CredentialIssued`
-        events (at each item's `events`, or `seqs` counted) and status allocations.
-
-        Raises `DuplicateError` if a unique key was taken (a credential of the claim, an index).
-        """
-        from rpl.storage.unit_of_work import DuplicateError
-
-        try:
-            self._insert(items, seqs or {}, now)
-        except IntegrityError as err:
-            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
-
     def insert_tables(self, tables: Sequence[tuple[Table, TableRows]]) -> None:
         """Each table's rows, in the order given (a claim before what refers to it).
         Raises `DuplicateError` if a unique key was taken."""
-        from rpl.storage.unit_of_work import DuplicateError
-
-        try:
+        with taken_as_duplicate():
             for table, rows in tables:
                 insert_rows(self.session, table, rows)
-        except IntegrityError as err:
-            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
 
     def _insert(self, items: Sequence[IssuedItem], seqs: Mapping[str, int], now: datetime) -> None:
-        rows = [
-            issued_rows(i, seqs.get(i.claim_id, 0) if i.events is None else i.events, now)
-            for i in items
-        ]
+        rows = [issued_rows(i, seqs.get(i.claim_id, 0), now) for i in items]
         insert_many(self.session, CredentialRow.__table__, [c for c, _, _ in rows])  # type: ignore[attr-defined]
         insert_many(self.session, ClaimEventRow.__table__, [e for _, e, _ in rows])  # type: ignore[attr-defined]
         allocations = [a for _, _, some in rows for a in some]
         if allocations:
             insert_many(self.session, StatusAllocationRow.__table__, allocations)  # type: ignore[attr-defined]
         self.session.flush()
+
+
+@contextmanager
+def taken_as_duplicate() -> Iterator[None]:
+    """A unique key found taken while writing raises `DuplicateError` (the caller's transaction
+    then rolls back whole), as `UnitOfWork.commit` does for keys found taken at commit."""
+    from rpl.storage.unit_of_work import DuplicateError
+
+    try:
+        yield
+    except IntegrityError as err:
+        raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
 
 
 def issued_rows(

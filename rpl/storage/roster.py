@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Text, func, insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from rpl.storage.tables import ClaimEventRow, ClaimRow
@@ -161,15 +160,13 @@ class RosterRepository:
         Raises `DuplicateError` if a key was taken (another upload stored the same row)."""
         if not claims:
             return
-        from rpl.storage.bulk import insert_many  # one statement per table, rows as they are
-        from rpl.storage.unit_of_work import DuplicateError
+        # One statement per table, rows as they are.
+        from rpl.storage.bulk import insert_many, taken_as_duplicate
 
-        try:
+        with taken_as_duplicate():
             insert_many(self.session, ClaimRow.__table__, claims)  # type: ignore[attr-defined]
             insert_many(self.session, ClaimEventRow.__table__, events)  # type: ignore[attr-defined]
             insert_many(self.session, RosterEntryRow.__table__, entries)  # type: ignore[attr-defined]
-        except IntegrityError as err:
-            raise DuplicateError(f"a unique key was already taken: {err.orig}") from err
 
     def add_rejections(
         self, import_id: str, rejected: Iterable[tuple[int, Sequence[str], str]]
