@@ -223,7 +223,7 @@ def _store(
         signed_ids = [c["id"] for _, c in awards] + [transcript["id"]]
         for credential_id, (allocations, _) in zip(signed_ids, draws, strict=True):
             for allocation in allocations:
-                tx.status.allocate(allocation, credential_id)  # DuplicateError: index taken
+                tx.status.allocate(allocation, credential_id, now)  # DuplicateError: index taken
         text = json.dumps(transcript, ensure_ascii=False, indent=2)
         data = {"transcript": transcript["id"], "courses": [c for c, _ in awards]}
         event = CreditEvent(

@@ -388,7 +388,7 @@ def _store(uow: UowFactory, items: Sequence[_Prepared], now: datetime) -> None:
             tx.claims.save(claims.mark_issued(current, item.credential.id, now), now)
             tx.credentials.add(item.credential)
             for allocation in item.status:
-                tx.status.allocate(allocation, item.credential.id)
+                tx.status.allocate(allocation, item.credential.id, now)
         # The intents are kept, closed: the record of what was signed and what became of it.
         tx.intents.close([i.credential.id for i in items], "stored", now)
         tx.intents.close_claims([i.claim.id for i in items], "superseded", now)

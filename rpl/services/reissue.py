@@ -328,7 +328,7 @@ def _write(run: _Run, tx: UnitOfWork, item: _Item) -> tuple[bool, list[audit.Cha
     tx.claims.save(changed, run.now)
     tx.credentials.add(new)
     for allocation in item.allocations:
-        tx.status.allocate(allocation, new.id)
+        tx.status.allocate(allocation, new.id, run.now)
     tx.intents.close([new.id], "stored", run.now)
     tx.intents.close_claims([claim.id], "superseded", run.now)
     changes = [audit.credential_issued(new), _reissued(changed, item.old, revoked_index)]

@@ -368,7 +368,8 @@ class SignedImport:
     def _write(self, tx: UnitOfWork, sent: _Sent, prepared: PreparedChunk) -> RosterImport:
         """The chunk's rows, in `tx`; the import as it now stands."""
         tx.bulk.insert_tables(
-            [(table.__table__, prepared.rows[name]) for name, (table, _, _) in _TABLES.items()]  # type: ignore[attr-defined]
+            [(table.__table__, prepared.rows[name]) for name, (table, _, _) in _TABLES.items()],  # type: ignore[attr-defined]
+            self.now,
         )
         rejected = sent.rejected + prepared.rejected
         tx.rosters.add_rejections(self.record.id, rejected)

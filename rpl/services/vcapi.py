@@ -185,7 +185,7 @@ class _Signing:
         with self.uow() as tx:
             tx.credentials.add(stored)
             for allocation in allocations:
-                tx.status.allocate(allocation, stored.id)
+                tx.status.allocate(allocation, stored.id, self.now)
             tx.intents.close([stored.id], "stored", self.now)
             kind, _, subject, data = audit.credential_issued(stored)
             data = {**data, "via": "vc-api"}

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from rpl.storage.status import StatusAllocationRow
+from rpl.storage.status import StatusAllocationRow, count_allocations
 from rpl.storage.tables import ClaimEventRow, ClaimRow, CredentialRow
 
 # --- many rows, one statement ---------------------------------------------------------------
@@ -348,12 +348,17 @@ class BulkRepository:
         )
         return {claim_id: int(n) for claim_id, n in rows}
 
-    def insert_tables(self, tables: Sequence[tuple[Table, TableRows]]) -> None:
-        """Each table's rows, in the order given (a claim before what refers to it).
-        Raises `DuplicateError` if a unique key was taken."""
+    def insert_tables(self, tables: Sequence[tuple[Table, TableRows]], now: datetime) -> None:
+        """Each table's rows, in the order given (a claim before what refers to it); status
+        allocations are counted on their lists. Raises `DuplicateError` if a unique key was
+        taken."""
         with taken_as_duplicate():
             for table, rows in tables:
                 insert_rows(self.session, table, rows)
+                if table is _ALLOCATIONS and rows.rows:
+                    org, purpose = (rows.names.index(n) for n in ("organisation_id", "purpose"))
+                    lists = [(row[org], row[purpose]) for row in rows.rows]
+                    count_allocations(self.session, lists, now)
 
     def _insert(self, items: Sequence[IssuedItem], seqs: Mapping[str, int], now: datetime) -> None:
         rows = [issued_rows(i, seqs.get(i.claim_id, 0), now) for i in items]
@@ -361,8 +366,13 @@ class BulkRepository:
         insert_many(self.session, ClaimEventRow.__table__, [e for _, e, _ in rows])  # type: ignore[attr-defined]
         allocations = [a for _, _, some in rows for a in some]
         if allocations:
-            insert_many(self.session, StatusAllocationRow.__table__, allocations)  # type: ignore[attr-defined]
+            insert_many(self.session, _ALLOCATIONS, allocations)
+            lists = [(a["organisation_id"], a["purpose"]) for a in allocations]
+            count_allocations(self.session, lists, now)
         self.session.flush()
+
+
+_ALLOCATIONS: Table = StatusAllocationRow.__table__  # type: ignore[attr-defined]
 
 
 @contextmanager

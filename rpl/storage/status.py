@@ -10,12 +10,17 @@ transaction as their credential, so a rolled-back batch leaves no index behind.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from rpl.status import new_bitstring
 
 
 class StatusListRow(SQLModel, table=True):
@@ -32,6 +37,9 @@ class StatusListRow(SQLModel, table=True):
     document_length: int = 0
     document_until: datetime | None = None
     updated_at: datetime
+    # How many indexes were ever handed out: added to by each allocating transaction (see
+    # `count_allocations`), so the list's length is known without counting its allocations.
+    allocated: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class StatusAllocationRow(SQLModel, table=True):
@@ -133,17 +141,13 @@ class StatusRepository:
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     def allocated(self, org_id: str, purpose: str) -> int:
-        """How many indexes of the list are handed out."""
-        return int(
-            self.session.exec(
-                select(func.count())
-                .select_from(StatusAllocationRow)
-                .where(
-                    StatusAllocationRow.organisation_id == org_id,
-                    StatusAllocationRow.purpose == purpose,
-                )
-            ).one()
-        )
+        """How many indexes of the list were handed out (the count its row keeps)."""
+        count = self.session.exec(
+            select(StatusListRow.allocated).where(
+                StatusListRow.organisation_id == org_id, StatusListRow.purpose == purpose
+            )
+        ).first()
+        return int(count or 0)
 
     def is_allocated(self, org_id: str, purpose: str, index: int) -> bool:
         return (
@@ -157,7 +161,7 @@ class StatusRepository:
             is not None
         )
 
-    def allocate(self, allocation: Allocation, credential_id: str) -> None:
+    def allocate(self, allocation: Allocation, credential_id: str, now: datetime) -> None:
         """Record the index as the credential's; `DuplicateError` if another run holds it."""
         # Imported here: the unit of work imports this module for `tx.status`.
         from rpl.storage.unit_of_work import DuplicateError
@@ -177,6 +181,7 @@ class StatusRepository:
             raise DuplicateError(
                 f"index {allocation.index} of the {allocation.purpose} list is taken"
             ) from err
+        count_allocations(self.session, [(allocation.organisation_id, allocation.purpose)], now)
 
     def for_credential(self, credential_id: str) -> dict[str, int]:
         """The credential's index in each list, by purpose."""
@@ -186,3 +191,31 @@ class StatusRepository:
             )
         )
         return {purpose: index for purpose, index in rows}
+
+
+def count_allocations(session: Session, lists: Iterable[tuple[str, str]], now: datetime) -> None:
+    """Add one to the `allocated` count of the (organisation, purpose) list for each pair in
+    `lists`: every transaction that writes `status_allocation` rows calls this once, after
+    writing them. A list no publisher created yet is created empty, holding its count.
+
+    The lists' rows are locked until the transaction ends (PostgreSQL); they are taken in one
+    order, so two allocating transactions wait for each other instead of deadlocking."""
+    table = StatusListRow.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for (org_id, purpose), n in sorted(Counter(lists).items()):
+        new = dialect.insert(table).values(
+            organisation_id=org_id,
+            purpose=purpose,
+            bits=new_bitstring(),
+            version=1,
+            document_version=0,
+            document_length=0,
+            updated_at=now,
+            allocated=n,
+        )
+        session.execute(
+            new.on_conflict_do_update(
+                index_elements=[table.c.organisation_id, table.c.purpose],
+                set_={"allocated": table.c.allocated + n},
+            )
+        )

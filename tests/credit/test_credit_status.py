@@ -21,6 +21,7 @@ from rpl.services.credit_status import (
 from rpl.verify import verify_credential
 from tests.conftest import PUBLIC_URL
 from tests.credit.support import ASSESSOR, institution, issued_here
+from tests.integration.test_status import counted_as_allocated
 
 
 def _issued(container: Container, hospital: Organisation) -> tuple[Any, str]:
@@ -65,6 +66,7 @@ def test_course_credentials_and_the_transcript_carry_revocation_entries(
             assert stored == {"revocation": int(entry["statusListIndex"])}
             indexes.add(stored["revocation"])
     assert len(indexes) == len(awards) + 1  # never one index for two credentials
+    assert counted_as_allocated(container)[(northfield.id, "revocation")] == len(indexes)
     assert all(_verify(container, d).verified for d in [*awards, transcript])
 
 

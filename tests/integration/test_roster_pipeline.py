@@ -35,6 +35,7 @@ from rpl.storage.tables import ClaimEventRow, ClaimRow
 from rpl.storage.unit_of_work import DuplicateError
 from rpl.verify import verify_credential
 from tests.conftest import import_only
+from tests.integration.test_status import counted_as_allocated
 
 
 def _request(path: Path, direct: bool = True) -> roster.ImportRequest:
@@ -78,6 +79,8 @@ def test_a_direct_import_is_issued_while_it_imports_each_row_once(
     assert second is not None and second.issued == 0
     with c.uow() as tx:
         assert tx.credentials.count() == record.rows_added
+    purposes = c.settings.status_purposes
+    assert counted_as_allocated(c) == {(hospital.id, p): record.rows_added for p in purposes}
 
 
 @pytest.mark.parametrize(
@@ -312,7 +315,7 @@ def test_insert_many_and_table_rows_store_what_the_orm_reads_back(
     )
     rows.add(row)
     with container.uow() as tx:
-        tx.bulk.insert_tables([(table, rows)])
+        tx.bulk.insert_tables([(table, rows)], now)
         insert_many(tx.session, table, [{**row, "seq": 10}])
         tx.commit()
     with container.uow() as tx:
@@ -326,7 +329,7 @@ def test_insert_many_and_table_rows_store_what_the_orm_reads_back(
         assert one.data == row["data"] and one.reason == row["reason"]
         assert one.at.replace(tzinfo=now.tzinfo) == now and one.from_state is None
     with container.uow() as tx, pytest.raises(DuplicateError):
-        tx.bulk.insert_tables([(table, rows)])  # (claim_id, seq) is taken
+        tx.bulk.insert_tables([(table, rows)], now)  # (claim_id, seq) is taken
 
 
 def test_a_direct_import_writes_each_claim_once_issued_with_its_four_events(
@@ -428,6 +431,7 @@ def test_a_chunk_whose_indexes_another_run_took_is_stored_unsigned_and_issued_by
     with c.uow() as tx:
         assert tx.claims.count_by_state() == {"issued": 10}
         assert len(tx.bulk.allocated_indexes(hospital.id, "revocation")) == 10
+    assert counted_as_allocated(c)[(hospital.id, "revocation")] == 10
     assert _verify_all(c) == 10
 
 
@@ -501,6 +505,7 @@ def test_a_page_that_collides_with_another_issuer_is_stored_claim_by_claim_once(
     with container.uow() as tx:
         assert tx.credentials.count() == 3 and tx.rosters.issuable(hospital.id) == 0
         assert tx.claims.count_by_state() == {"issued": 3}
+    assert set(counted_as_allocated(container).values()) == {3}
 
 
 class _HeldPool:

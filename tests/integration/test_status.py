@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from rpl import dids
 from rpl.bootstrap import Container
@@ -26,6 +27,7 @@ from rpl.status import (
     set_indexes,
 )
 from rpl.status_fetch import StatusListSource
+from rpl.storage.status import StatusAllocationRow
 from rpl.verify import VerificationResult
 from tests.integration.test_issuance import confirmed_claims
 
@@ -57,6 +59,23 @@ def document(container: Container, credential_id: str) -> dict[str, Any]:
 def verify(container: Container, credential: Any, **kwargs: Any) -> VerificationResult:
     lists = kwargs.get("status_lists", container.status_lists())
     return records.verify(container.resolver(), credential, container.now(), lists)
+
+
+def counted_as_allocated(container: Container) -> dict[tuple[str, str], int]:
+    """Each list's allocations, counted; asserts the count its row keeps says the same."""
+    rows = StatusAllocationRow.__table__  # type: ignore[attr-defined]
+    with container.uow() as tx:
+        counted = {
+            (org, purpose): n
+            for org, purpose, n in tx.session.execute(
+                select(rows.c.organisation_id, rows.c.purpose, func.count()).group_by(
+                    rows.c.organisation_id, rows.c.purpose
+                )
+            )
+        }
+        kept = {key: tx.status.allocated(*key) for key in counted}
+    assert kept == counted
+    return counted
 
 
 def status_checks(result: VerificationResult) -> list[tuple[bool, str]]:
@@ -278,6 +297,7 @@ def test_concurrent_issuance_never_shares_an_index(
     assert len(indexes) == 6
     for purpose in ("revocation", "suspension"):
         assert len({i[purpose] for i in indexes}) == 6
+    assert counted_as_allocated(container) == {(hospital.id, p): 6 for p in BOTH}
 
 
 def test_an_index_taken_between_signing_and_storing_is_drawn_again_and_none_leaks(
@@ -312,6 +332,8 @@ def test_an_index_taken_between_signing_and_storing_is_drawn_again_and_none_leak
     assert {e["statusPurpose"]: int(e["statusListIndex"]) for e in signed} == rows[
         stored.credential.id
     ]
+    # The attempt that found its index taken rolled back its count with its rows.
+    assert counted_as_allocated(container) == {(hospital.id, p): 2 for p in BOTH}
 
 
 def _seeded_allocator_init(
