@@ -130,7 +130,7 @@ def read_records(
             except csv.Error as err:  # e.g. a field over csv's size limit: this row only
                 yield RejectedRow(reader.line_num, (), f"this line cannot be read as CSV: {err}")
                 continue
-            if any(c.strip() for c in cells):
+            if any(map(str.strip, cells)):  # not blank (map: no generator frame a row)
                 yield reader.line_num, cells
 
     return header, records()

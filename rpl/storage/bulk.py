@@ -109,13 +109,19 @@ class TableRows:
         self.table, self.names = table.name, tuple(names)
         encoded = {c.name for c in table.columns if isinstance(c.type, JSON)}
         self._json = tuple(i for i, n in enumerate(self.names) if n in encoded)
+        self._values = itemgetter(*self.names)
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
-        values = [row[n] for n in self.names]
-        for i in self._json:
-            values[i] = json_text(values[i])
-        self.rows.append(tuple(values))
+        values = self._values(row)
+        if len(self.names) == 1:
+            values = (values,)
+        if self._json:
+            values = list(values)
+            for i in self._json:
+                values[i] = json_text(values[i])
+            values = tuple(values)
+        self.rows.append(values)
 
 
 def insert_rows(session: Session, table: Table, rows: TableRows) -> None:
@@ -135,8 +141,10 @@ def insert_rows(session: Session, table: Table, rows: TableRows) -> None:
     if positional:
         if [i for i, _ in work] == list(range(len(work))) and all(p is None for _, p in work):
             params: list[Any] = rows.rows
-        else:
-            params = [tuple(v[i] if p is None else p(v[i]) for i, p in work) for v in rows.rows]
+        else:  # column by column (zip and map run in C): a quarter of the cost of row by row
+            columns = list(zip(*rows.rows, strict=True))
+            ordered = (columns[i] if p is None else map(p, columns[i]) for i, p in work)
+            params = list(zip(*ordered, strict=True))
     else:
         named = [(n, i, p) for n, (i, p) in zip(order, work, strict=True)]
         params = [{n: v[i] if p is None else p(v[i]) for n, i, p in named} for v in rows.rows]
