@@ -186,3 +186,24 @@ def test_a_database_from_before_migrations_is_a_plain_error_not_a_traceback(
     assert result.exit_code == 2
     assert "created before rpl had migrations" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_roster_benchmark_reports_each_phase_and_the_end_to_end_time(tmp_path: Path) -> None:
+    """Figures only, not speed: the phases a person waits for add up to `end to end`."""
+    result = CliRunner().invoke(
+        app,
+        ["bench", "roster", "--rows", "400", "--runner", "inline", "--sample", "5"]
+        + ["--home", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    seconds, rows = {}, {}
+    for line in result.output.splitlines()[1:]:
+        if line.strip().endswith(")"):  # "  phase   1.2 s   345 rows/s (400)"
+            phase, rest = line[:25].strip(), line[25:].split()
+            seconds[phase], rows[phase] = float(rest[0]), int(rest[-1].strip("()").replace(",", ""))
+    waited = ("import+sign", "issue rest (flow)", "verify sample")
+    assert set(waited) | {"overall (import+issue)", "end to end"} <= set(seconds)
+    assert seconds["end to end"] == pytest.approx(sum(seconds[p] for p in waited), abs=0.2)
+    assert rows["verify sample"] == 5 and rows["import+sign"] == 400
+    assert rows["end to end"] == 398  # every 200th generated row is rejected
+    assert "cpu per row total" in result.output and "peak memory parent" in result.output
