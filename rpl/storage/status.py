@@ -195,14 +195,16 @@ class StatusRepository:
 
 def count_allocations(session: Session, lists: Iterable[tuple[str, str]], now: datetime) -> None:
     """Add one to the `allocated` count of the (organisation, purpose) list for each pair in
-    `lists`: every transaction that writes `status_allocation` rows calls this once, after
-    writing them. A list no publisher created yet is created empty, holding its count.
+    `lists`: every transaction that writes `status_allocation` rows calls this after writing
+    them. A list no publisher created yet is created empty, holding its count.
 
-    The lists' rows are locked until the transaction ends (PostgreSQL); they are taken in one
-    order, so two allocating transactions wait for each other instead of deadlocking."""
+    The lists' rows stay locked until the transaction ends (PostgreSQL). They are taken in the
+    order the pairs first appear, which is the order every allocator draws purposes in (the
+    issue policy's, from `RPL_STATUS_PURPOSES`), whether it allocates one credential at a time
+    or a page: two allocating transactions wait for each other instead of deadlocking."""
     table = StatusListRow.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for (org_id, purpose), n in sorted(Counter(lists).items()):
+    for (org_id, purpose), n in Counter(lists).items():  # Counter keeps first-seen order
         new = dialect.insert(table).values(
             organisation_id=org_id,
             purpose=purpose,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import random
 import threading
@@ -344,3 +345,38 @@ def _seeded_allocator_init(
     self.rng = random.Random(1234)
     self._drawn = {}
     self._stored = {}
+
+
+def test_every_allocating_path_counts_its_lists_in_the_configured_order(
+    container: Container, hospital: Organisation, tmp_path: Any
+) -> None:
+    """The count rows stay locked until commit: one credential at a time or a page, each path
+    takes them in `RPL_STATUS_PURPOSES` order, so two of them never wait on each other in a
+    cycle (PostgreSQL would abort one as a deadlock)."""
+    from sqlalchemy import event
+
+    from rpl.roster_bench import write_roster
+    from rpl.services import roster, roster_pipeline
+
+    order = ("suspension", "revocation")
+    c = dataclasses.replace(container, settings=container.settings.with_(status_purposes=order))
+    counted: list[str] = []  # each list's count row, in the order they were written
+
+    def seen(_conn: Any, _cursor: Any, sql: str, params: Any, _context: Any, _many: Any) -> None:
+        if sql.startswith("INSERT INTO status_list") and "ON CONFLICT" in sql:
+            values = params.values() if isinstance(params, dict) else params
+            counted.extend(v for v in values if v in order)
+
+    event.listen(c.engine, "before_cursor_execute", seen)
+    try:
+        issued(c, hospital, 1)  # one at a time: a count an allocation
+        assert counted == list(order)
+        counted.clear()
+        path = tmp_path / "roster.csv"
+        write_roster(path, 5, bad_every=0)
+        request = roster.ImportRequest(path.name, "operator:test", direct=True)
+        roster_pipeline.import_and_issue(c, hospital.slug, path, request)  # a page at once
+        assert counted == list(order)
+    finally:
+        event.remove(c.engine, "before_cursor_execute", seen)
+    assert counted_as_allocated(c) == {(hospital.id, p): 6 for p in order}
