@@ -115,6 +115,10 @@ def bench_roster(
     ] = "eddsa-jcs-2022",
     runner: Annotated[str, typer.Option(help="prefect (the flow) or inline.")] = "prefect",
     sample: Annotated[int, typer.Option(help="Credentials verified at the end.")] = 200,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows a chunk (default: the RPL_ISSUE_BATCH_SIZE default)."),
+    ] = None,
     home: Annotated[
         Path | None, typer.Option(help="Keep the instance here (default: a temp dir).")
     ] = None,
@@ -127,22 +131,33 @@ def bench_roster(
 
     with tempfile.TemporaryDirectory(prefix="rpl-bench-") as scratch:
         where = home or Path(scratch)
-        figures = _bench(rb, where, rows, cryptosuite, runner, sample)
+        figures = _bench(rb, where, rows, cryptosuite, runner, sample, batch_size)
     for line in figures.lines():
         typer.echo(line)
 
 
-def _bench(rb: Any, where: Path, rows: int, cryptosuite: str, runner: str, sample: int) -> Any:
+def _bench(
+    rb: Any,
+    where: Path,
+    rows: int,
+    cryptosuite: str,
+    runner: str,
+    sample: int,
+    batch_size: int | None,
+) -> Any:
     from rpl.bootstrap import bootstrap
     from rpl.config import Settings
     from rpl.services import roster, roster_jobs, roster_pipeline
     from rpl.services.organisations import RegisterOrganisation, register_organisation
 
+    # A fresh instance: only RPL_HOME, whatever else the environment says.
     settings = Settings.from_env({"RPL_HOME": str(where / "home")}).with_(
         cryptosuite=cryptosuite, runner=runner
     )
+    if batch_size:
+        settings = settings.with_(issue_batch_size=batch_size)
     container = bootstrap(settings)
-    figures = rb.Figures(rows, cryptosuite)
+    figures = rb.Figures(rows, cryptosuite, settings.issue_batch_size)
     try:
         org = register_organisation(
             container.uow,

@@ -77,6 +77,7 @@ def peak_rss_mib() -> tuple[float, float]:
 class Figures:
     rows: int
     cryptosuite: str
+    chunk_rows: int
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     prefect: dict[str, float] = field(default_factory=dict)
@@ -84,7 +85,10 @@ class Figures:
     cpu_us_per_row: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        out = [f"roster benchmark: {self.rows:,} rows, {self.cryptosuite}"]
+        out = [
+            f"roster benchmark: {self.rows:,} rows, {self.cryptosuite},"
+            f" chunks of {self.chunk_rows:,} rows"
+        ]
         for phase, secs in self.seconds.items():
             n = self.counts.get(phase, self.rows)
             out.append(

@@ -150,19 +150,22 @@ def allocate_indexes(
     """`count` distinct indexes drawn at random from `range(length)`, none of them in `used`.
 
     `used` may be any container, e.g. one that asks the database; the indexes returned are not
-    added to it.
+    added to it. `StatusListFullError` when `max_tries` draws in a row find no free index (a
+    bulk page draws thousands at once, about two draws each over a half-full list).
     """
     chosen: list[int] = []
     taken: set[int] = set()
-    tries = 0
+    misses = 0
     while len(chosen) < count:
-        tries += 1
-        if tries > max_tries:
-            raise StatusListFullError(f"no free index found in {max_tries} tries")
         index = rng.randrange(length)
         if index not in taken and index not in used:
             taken.add(index)
             chosen.append(index)
+            misses = 0
+            continue
+        misses += 1
+        if misses >= max_tries:
+            raise StatusListFullError(f"no free index found in {max_tries} tries")
     return chosen
 
 

@@ -193,9 +193,12 @@ def test_the_roster_benchmark_reports_each_phase_and_the_end_to_end_time(tmp_pat
     result = CliRunner().invoke(
         app,
         ["bench", "roster", "--rows", "400", "--runner", "inline", "--sample", "5"]
-        + ["--home", str(tmp_path)],
+        + ["--batch-size", "150", "--home", str(tmp_path)],
     )
     assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "roster benchmark: 400 rows, eddsa-jcs-2022, chunks of 150 rows\n"
+    )
     seconds, rows = {}, {}
     for line in result.output.splitlines()[1:]:
         if line.strip().endswith(")"):  # "  phase   1.2 s   345 rows/s (400)"

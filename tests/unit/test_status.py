@@ -134,6 +134,18 @@ def test_a_full_list_is_reported_not_looped_over() -> None:
         allocate_indexes(random.Random(1), 4, {0, 1, 2, 3}, 1, max_tries=100)
 
 
+def test_a_page_of_thousands_is_drawn_from_a_list_filling_to_half() -> None:
+    """A bulk page draws its indexes at once, about two draws each as the list fills: the
+    limit is on draws in a row that find nothing free, not on the page's draws in all."""
+    length = list_length(20_000)
+    used = set(range(0, length // 2, 4))  # a quarter of the first half taken
+    count = length // 2 - len(used)  # the page fills the list to half
+    chosen = allocate_indexes(random.Random(3), length, used, count)
+    assert len(set(chosen)) == count and not set(chosen) & used
+    with pytest.raises(StatusListFullError):  # one index free in 1,000: not met in 100 draws
+        allocate_indexes(random.Random(1), 1_000, set(range(999)), 1, max_tries=100)
+
+
 @pytest.mark.parametrize(
     ("entries", "length"),
     [(0, MIN_LIST_LENGTH), (65_536, MIN_LIST_LENGTH), (65_537, 2 * MIN_LIST_LENGTH)],
