@@ -290,8 +290,8 @@ def set_status_bit(
     index = tx.status.for_credential(credential_id).get(purpose.value)
     if index is None:
         raise NoStatusEntryError(f"credential {credential_id!r} has no {purpose.value} entry")
-    length = list_length(tx.status.allocated(org.id, purpose.value))
     current = tx.status.get(org.id, purpose.value)
+    length = list_length(current.allocated if current else 0)
     if current is None:
         tx.status.create(org.id, purpose.value, set_bit(new_bitstring(length), index, value), now)
     elif not tx.status.save_bits(
@@ -338,11 +338,11 @@ def publish_status_list(
     for _ in range(_ATTEMPTS):
         with publisher.uow() as tx:
             stored = tx.status.get(org.id, purpose.value)
-            length = list_length(tx.status.allocated(org.id, purpose.value))
             sealed = tx.orgs.active_key(org.id)
         if stored is None:
             _create_list(publisher.uow, org, purpose, now)
             continue
+        length = list_length(stored.allocated)
         vm = f"{organisation_did(publisher.public_url, org)}#{sealed.key_id}"
         # After a rotation the list is signed again with the new key: a retired key signs
         # nothing new, and a compromised one must not vouch for the list at all.

@@ -66,6 +66,7 @@ class StoredStatusList:
     document_version: int
     document_length: int
     document_until: datetime | None
+    allocated: int  # indexes handed out: the list's length follows (`rpl.status.list_length`)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class StatusRepository:
             document_version=row.document_version,
             document_length=row.document_length,
             document_until=_utc(row.document_until),
+            allocated=row.allocated,
         )
 
     def create(self, org_id: str, purpose: str, bits: bytes, now: datetime) -> None:

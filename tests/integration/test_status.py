@@ -11,14 +11,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from rpl import dids
 from rpl.bootstrap import Container
 from rpl.claims import ClaimState, IllegalTransitionError, InvalidClaimError
 from rpl.config import Settings
 from rpl.organisations import Attester, Organisation
-from rpl.services import issuance, jobs, records
+from rpl.roster_bench import write_roster
+from rpl.services import issuance, jobs, records, roster, roster_pipeline
 from rpl.services import status as status_service
 from rpl.services.organisations import RegisterOrganisation, register_organisation
 from rpl.status import (
@@ -353,11 +354,6 @@ def test_every_allocating_path_counts_its_lists_in_the_configured_order(
     """The count rows stay locked until commit: one credential at a time or a page, each path
     takes them in `RPL_STATUS_PURPOSES` order, so two of them never wait on each other in a
     cycle (PostgreSQL would abort one as a deadlock)."""
-    from sqlalchemy import event
-
-    from rpl.roster_bench import write_roster
-    from rpl.services import roster, roster_pipeline
-
     order = ("suspension", "revocation")
     c = dataclasses.replace(container, settings=container.settings.with_(status_purposes=order))
     counted: list[str] = []  # each list's count row, in the order they were written
