@@ -51,10 +51,11 @@ class PrefectRunner:
         if not future.cancelled() and future.exception() is not None:
             log.error("flow %s failed: %s", name, future.exception())
 
-    def warm_up(self) -> None:
+    def warm_up(self) -> concurrent.futures.Future[Any]:
         """Start Prefect (the ephemeral server, in the embedded default) in the background now,
-        so the first person to file a claim does not wait the several seconds it takes."""
-        self._submit("warm_up", _healthcheck())
+        so the first person to file a claim, or a roster import about to hand its rest to a
+        flow, does not wait the several seconds it takes. The future is done once it answers."""
+        return self._submit("warm_up", _healthcheck())
 
     def request_attestation(self, claim_id: str) -> None:
         from flows.attestation import request_attestation

@@ -47,6 +47,9 @@ def roster_import(
     from rpl.services import roster, roster_jobs, roster_pipeline
 
     container = _boot(_settings())
+    warm_up = getattr(container.runner, "warm_up", None)
+    if issue and warm_up:
+        warm_up()  # Prefect (a server, embedded) starts while the rows import, not after them
     request = roster.ImportRequest(
         file.name, f"operator:{getpass.getuser()}", role, attester_email, kind, direct=issue
     )
@@ -170,9 +173,16 @@ def _bench(
         path = where / "roster.csv"
         rb.timed(figures, "generate (not counted)", lambda: rb.write_roster(path, rows))
         request = roster.ImportRequest(path.name, "operator:bench", direct=True)
+        # From here on, what a person running `rpl roster import --issue` waits for: Prefect
+        # (the embedded default starts a server) starting while the rows import, as there.
+        began = time.perf_counter()
         warm = getattr(container.runner, "warm_up", None)
         if warm:
-            rb.timed(figures, "prefect start (n.c.)", lambda: (warm(), container.runner.wait()))
+            warm().add_done_callback(
+                lambda _: figures.seconds.setdefault(
+                    "prefect start (n.c.)", time.perf_counter() - began
+                )
+            )
         cpu = rb.cpu_seconds()
         record, piped = rb.timed(
             figures,
@@ -193,10 +203,9 @@ def _bench(
         figures.counts["verify sample"] = verified
         figures.seconds["overall (import+issue)"] = overall
         figures.counts["overall (import+issue)"] = record.rows_added
-        # What a person waits for, the input file aside: Prefect's start (the embedded default
-        # starts a server), the import with its issuance, and credentials verified.
-        end_to_end = ("prefect start (n.c.)", *counted, "verify sample")
-        figures.seconds["end to end"] = sum(figures.seconds.get(p, 0.0) for p in end_to_end)
+        # What a person waits for, the input file aside: the import with its issuance, Prefect
+        # started alongside (its flow takes the rest), and credentials verified.
+        figures.seconds["end to end"] = time.perf_counter() - began
         figures.counts["end to end"] = record.rows_added
         own, children = rb.peak_rss_mib()
         figures.memory_mib = {"parent": own, "signer": children}

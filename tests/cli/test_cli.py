@@ -210,3 +210,56 @@ def test_the_roster_benchmark_reports_each_phase_and_the_end_to_end_time(tmp_pat
     assert rows["verify sample"] == 5 and rows["import+sign"] == 400
     assert rows["end to end"] == 398  # every 200th generated row is rejected
     assert "cpu per row total" in result.output and "peak memory parent" in result.output
+
+
+class _RecordingRunner:
+    """The container's own (inline) runner, with the Prefect runner's `warm_up`, noting calls."""
+
+    def __init__(self, inner: Any, calls: list[str]) -> None:
+        self.inner, self.calls = inner, calls
+
+    def warm_up(self) -> None:
+        self.calls.append("warm_up")
+
+    def issue_roster(self, org_id: str) -> Any:
+        self.calls.append("issue_roster")
+        return self.inner.issue_roster(org_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_roster_import_with_issue_starts_prefect_before_the_rows_and_issues_them_all(
+    env: Container, hospital: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prefect (a server, in the embedded default) starts while the rows import, not after."""
+    import rpl.cli
+    from rpl.services import roster_pipeline
+
+    calls: list[str] = []
+    monkeypatch.setattr(env, "runner", _RecordingRunner(env.runner, calls))
+    monkeypatch.setattr(env, "close", lambda: None)  # the fixture closes it
+    monkeypatch.setattr(rpl.cli, "_boot", lambda *_, **__: env)
+    importing = roster_pipeline.import_and_issue
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        calls.append("import")
+        return importing(*args, **kwargs)
+
+    monkeypatch.setattr(roster_pipeline, "import_and_issue", recorded)
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        "identifier,name,role,start,end\n"
+        "ana@example.org,Ana Lima,Porter,2019-03,2020\n"
+        "bo@example.org,Bo Chen,Porter,2018,2019-13\n"
+    )
+    result = CliRunner().invoke(
+        app, ["roster", "import", str(path), "--org", hospital.slug, "--issue"]
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == ["warm_up", "import", "issue_roster"]
+    assert "1 added, 0 already there, 1 rejected" in result.output
+    assert "issued all" in result.output
+    with env.uow() as tx:
+        assert tx.claims.ids_in_state(ClaimState.ISSUED) != []
+        assert tx.rosters.issuable(hospital.id) == 0
