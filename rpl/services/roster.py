@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any, TextIO
 
 from rpl import audit, claims, roster
+from rpl.claim_details import ClaimDetails
 from rpl.claims import SYSTEM, Claim, ClaimKind
 from rpl.errors import RplError
 from rpl.mail import Mailer, Message
@@ -246,7 +247,27 @@ def _claim_row(claim: Any, row: RosterRow) -> dict[str, Any]:
     """`codec.claim_to_row(claim)` for a roster claim, without `dataclasses.asdict`'s deep
     copies (a third of the import's time); tests/integration/test_roster.py holds them equal."""
     d = row.details
-    details = {
+    by = claim.confirmed_by
+    return {
+        "id": claim.id,
+        "organisation_id": d.organisation_id,
+        "state": claim.state.value,
+        "claimant_email": d.claimant_email.lower(),
+        "details": details_row(d),
+        "amendment": None,
+        "confirmed_by": {
+            "attester_email": by.attester_email,
+            "attester_role": by.attester_role,
+            "at": by.at.isoformat(),
+        },
+        "credential_id": None,
+    }
+
+
+def details_row(d: ClaimDetails) -> dict[str, Any]:
+    """The `details` column of a roster row's claim (no evidence, no alignments), as
+    `codec.claim_to_row` writes it."""
+    return {
         "kind": d.kind.value,
         "claimant_name": d.claimant_name,
         "claimant_email": d.claimant_email,
@@ -261,21 +282,6 @@ def _claim_row(claim: Any, row: RosterRow) -> dict[str, Any]:
         "description": d.description,
         "skills": [{"name": s.name, **_NO_ALIGNMENT} for s in d.skills],
         "evidence": [],
-    }
-    by = claim.confirmed_by
-    return {
-        "id": claim.id,
-        "organisation_id": d.organisation_id,
-        "state": claim.state.value,
-        "claimant_email": d.claimant_email.lower(),
-        "details": details,
-        "amendment": None,
-        "confirmed_by": {
-            "attester_email": by.attester_email,
-            "attester_role": by.attester_role,
-            "at": by.at.isoformat(),
-        },
-        "credential_id": None,
     }
 
 

@@ -4,8 +4,9 @@ signer processes, and stored here in ONE transaction, claims already issued.
 This process reads the file's records (csv, unchecked), looks up which natural keys an earlier
 upload stored (`roster.row_key`), draws the status indexes, and hands each chunk to the signer
 pool. A signer checks every row with the roster's own rules (`roster.parse_row`), builds each
-new row's pre-confirmed claim, events and roster entry (`roster.new_claim_rows`) and signs its
-credential (`bulk_issuance.sign_claim`: schema check, signature, its check). Back here, the
+new row's pre-confirmed claim, events and roster entry (`direct_rows.DirectRows`: the rows
+`roster.new_claim_rows` defines, as tuples) and signs its credential (`bulk_issuance.sign_claim`:
+schema check, signature, its check). Back here, the
 chunk is stored whole: its claims (issued, or confirmed when their credential could not be
 made), their three import events and `CredentialIssued`, their entries, credentials, status
 allocations, the rejected rows, the import's counts and the two audit entries of a chunk and
@@ -29,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -41,11 +42,10 @@ from rpl.errors import RplError
 from rpl.roster import RejectedRow, RosterOptions
 from rpl.services import bulk_issuance, jobs, roster, roster_jobs
 from rpl.services.bulk_issuance import BulkIssue, BulkReport, PagePipeline
+from rpl.services.direct_rows import TABLES, DirectRows, PreparedChunk
 from rpl.services.issuance import IssuePolicy
-from rpl.storage.bulk import IssuedItem, TableRows, issued_rows, time_ordered_id
-from rpl.storage.roster import RosterEntryRow, RosterImport
-from rpl.storage.status import StatusAllocationRow
-from rpl.storage.tables import ClaimEventRow, ClaimRow, CredentialRow
+from rpl.storage.bulk import time_ordered_id
+from rpl.storage.roster import RosterImport
 from rpl.storage.unit_of_work import DuplicateError, UnitOfWork
 
 log = logging.getLogger("rpl.roster")
@@ -111,106 +111,26 @@ class ChunkJob:
     now: datetime
 
 
-# The columns of the rows a signer hands back, in the order it gives them.
-CLAIM_COLUMNS = (
-    "id",
-    "organisation_id",
-    "state",
-    "version",
-    "claimant_email",
-    "claimant_token_hash",
-    "details",
-    "amendment",
-    "confirmed_by",
-    "credential_id",
-    "created_at",
-    "updated_at",
-)
-EVENT_COLUMNS = (
-    "claim_id",
-    "seq",
-    "kind",
-    "actor",
-    "at",
-    "from_state",
-    "to_state",
-    "reason",
-    "data",
-)
-ENTRY_COLUMNS = ("key", "organisation_id", "import_id", "claim_id", "line", "direct", "accepted_at")
-CREDENTIAL_COLUMNS = (
-    "id",
-    "claim_id",
-    "generation",
-    "replaces",
-    "organisation_id",
-    "cryptosuite",
-    "verification_method",
-    "document",
-    "issued_at",
-)
-ALLOCATION_COLUMNS = ("organisation_id", "purpose", "status_index", "credential_id")
-# Each table's rows: its row class, its columns, and the column naming the claim a row is of
-# (a status allocation names its credential).
-_TABLES = {
-    "claims": (ClaimRow, CLAIM_COLUMNS, "id"),
-    "events": (ClaimEventRow, EVENT_COLUMNS, "claim_id"),
-    "entries": (RosterEntryRow, ENTRY_COLUMNS, "claim_id"),
-    "credentials": (CredentialRow, CREDENTIAL_COLUMNS, "claim_id"),
-    "allocations": (StatusAllocationRow, ALLOCATION_COLUMNS, "credential_id"),
-}
-
-
-@dataclass
-class PreparedChunk:
-    """A chunk as its signer hands it back: the rows to write, table by table, and what the
-    audit entries and the report need."""
-
-    rows: dict[str, TableRows] = field(
-        default_factory=lambda: {
-            name: TableRows(table.__table__, columns)  # type: ignore[attr-defined]
-            for name, (table, columns, _) in _TABLES.items()
-        }
-    )
-    added: list[tuple[str, str]] = field(default_factory=list)  # (key, claim id), file order
-    issued: list[tuple[str, str, str]] = field(default_factory=list)  # claim, credential, sha256
-    failed: dict[str, str] = field(default_factory=dict)  # claim id: why it was not signed
-    rejected: list[tuple[int, Sequence[str], str]] = field(default_factory=list)
-    duplicates: int = 0
-
-    def without(self, keys: set[str]) -> PreparedChunk:
-        """This chunk without the rows of `keys` (stored meanwhile by another upload), which
-        count as duplicates."""
-        gone = {claim_id for key, claim_id in self.added if key in keys}
-        if not gone:
-            return self
-        dropped = {credential for c, credential, _ in self.issued if c in gone}
-        out = PreparedChunk(
-            added=[(k, c) for k, c in self.added if c not in gone],
-            issued=[i for i in self.issued if i[0] not in gone],
-            failed={c: why for c, why in self.failed.items() if c not in gone},
-            rejected=self.rejected,
-            duplicates=self.duplicates + len(gone),
-        )
-        for name, (_, columns, owner) in _TABLES.items():
-            at, ids = columns.index(owner), dropped if owner == "credential_id" else gone
-            out.rows[name].rows = [r for r in self.rows[name].rows if r[at] not in ids]
-        return out
-
-
 def prepare_chunk(job: ChunkJob, sign: bool = True) -> PreparedChunk:
     """Check every record of the chunk; build each new valid row's claim, events and entry;
     sign its credential (`sign` False: leave it confirmed, for the flow to issue)."""
     state = bulk_issuance.signer_state()
     if sign and state is None:
         raise RplError("init_signer was not called in this process")
-    options = bulk_issuance.signing_options(state, job.now) if sign and state else {}
+    signing = state if sign else None
+    options = bulk_issuance.signing_options(signing, job.now) if signing else {}
     record, now = job.record, job.now
+    made = DirectRows(
+        record,
+        job.options,
+        now,
+        signing.cryptosuite if signing else "",
+        signing.verification_method if signing else "",
+    )
     today = now.date()
     draws = iter(job.status)
     seen: set[str] = set()
     out = PreparedChunk()
-    claims, events, entries = (out.rows[n] for n in ("claims", "events", "entries"))
     for line, cells, stored in job.records:
         row = rules.parse_row(line, job.header, cells, job.options, today)
         if isinstance(row, RejectedRow):
@@ -220,39 +140,25 @@ def prepare_chunk(job: ChunkJob, sign: bool = True) -> PreparedChunk:
             out.duplicates += 1
             continue
         seen.add(row.key)
-        claim, claim_row, claim_events, entry = roster.new_claim_rows(
-            record, job.options, row, time_ordered_id(), None, now
-        )
-        status = next(draws)
-        if sign and state:
+        claim_id, status = time_ordered_id(), next(draws)
+        issued = None
+        if signing:
             try:
                 credential_id, document = bulk_issuance.sign_claim(
-                    state, claim, status, options, now, full_check=not out.added
+                    signing,
+                    made.claim(claim_id, row),
+                    status,
+                    options,
+                    now,
+                    full_check=not out.added,
                 )
             except (RplError, ValueError, KeyError, TypeError) as err:  # this row, never the chunk
-                out.failed[claim.id] = str(err) or type(err).__name__
+                out.failed[claim_id] = str(err) or type(err).__name__
             else:
-                item = IssuedItem(
-                    claim.id,
-                    credential_id,
-                    record.organisation_id,
-                    state.cryptosuite,
-                    state.verification_method,
-                    document.decode(),
-                    status,
-                )
-                credential, issued_event, allocations = issued_rows(item, len(claim_events), now)
-                claim_row.update(state="issued", version=2, credential_id=credential_id)
-                claim_events.append(issued_event)
-                out.rows["credentials"].add(credential)
-                for allocation in allocations:
-                    out.rows["allocations"].add(allocation)
-                out.issued.append((claim.id, credential_id, hashlib.sha256(document).hexdigest()))
-        claims.add(claim_row)
-        for event in claim_events:
-            events.add(event)
-        entries.add(entry)
-        out.added.append((row.key, claim.id))
+                issued = (credential_id, document.decode(), status)
+                out.issued.append((claim_id, credential_id, hashlib.sha256(document).hexdigest()))
+        made.add(out, claim_id, row, issued)
+        out.added.append((row.key, claim_id))
     return out
 
 
@@ -368,7 +274,7 @@ class SignedImport:
     def _write(self, tx: UnitOfWork, sent: _Sent, prepared: PreparedChunk) -> RosterImport:
         """The chunk's rows, in `tx`; the import as it now stands."""
         tx.bulk.insert_tables(
-            [(table.__table__, prepared.rows[name]) for name, (table, _, _) in _TABLES.items()],  # type: ignore[attr-defined]
+            [(table.__table__, prepared.rows[name]) for name, (table, _, _) in TABLES.items()],  # type: ignore[attr-defined]
             self.now,
         )
         rejected = sent.rejected + prepared.rejected
