@@ -40,6 +40,9 @@ class SchemaError(RplError):
     """The database's schema cannot be brought up to date."""
 
 
+SQLITE_PAGE_SIZE = 8192
+
+
 def make_engine(database_url: str) -> Engine:
     if database_url.startswith("sqlite"):
         engine = create_engine(
@@ -53,6 +56,11 @@ def make_engine(database_url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Set before the first table is made, so only a new database takes it (an existing one
+    # keeps its own). A credential's row is ~2.9 KB: one to a 4 KiB page, 1.2 KB of it left
+    # empty; two to an 8 KiB page. A 200,000-row direct import ran ~5% faster with it
+    # (`rpl bench roster --runner inline`, alternated runs).
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     # WAL lets readers go on while one writer commits; foreign keys are off in SQLite by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -42,3 +42,32 @@ def test_a_database_from_before_migrations_is_refused_clearly(tmp_path: Path) ->
     with pytest.raises(SchemaError, match="created before rpl had migrations"):
         migrate(engine)
     assert "alembic_version" not in inspect(engine).get_table_names()
+
+
+@pytest.mark.backend_agnostic
+def test_a_new_sqlite_database_has_8_kib_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """Two credential rows to a page (see `SQLITE_PAGE_SIZE`); a database made before keeps
+    its page size (SQLite cannot change it in WAL mode), and works as before."""
+    import sqlite3
+
+    from rpl.storage.database import SQLITE_PAGE_SIZE
+
+    new = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate(new)
+    old_path = tmp_path / "old.db"
+    made = sqlite3.connect(old_path)
+    made.execute("PRAGMA page_size=4096")
+    made.execute("PRAGMA journal_mode=WAL")
+    made.close()
+    old = make_engine(f"sqlite:///{old_path}")
+    migrate(old)
+    sizes = {}
+    for name, engine in (("new", new), ("old", old)):
+        with engine.connect() as connection:
+            sizes[name] = connection.execute(text("PRAGMA page_size")).scalar()
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("SELECT count(*) FROM claim")).scalar() == 0
+        engine.dispose()
+    assert sizes == {"new": SQLITE_PAGE_SIZE, "old": 4096}
