@@ -61,7 +61,8 @@ class PartialDate:
 
     def __post_init__(self) -> None:
         text = "-".join(f"{p:02d}" for p in (self.year, self.month, self.day) if p is not None)
-        # The ISO form, made once: a roster import writes each date several times a row.
+        # The ISO form and the first and last days, made once: a roster import reads each
+        # date several times a row, and parses each distinct date once (`roster._parse_date`).
         iso = "-".join([f"{self.year:04d}"] + [f"{p:02d}" for p in (self.month, self.day) if p])
         object.__setattr__(self, "_iso", iso)
         if not 1 <= self.year <= 9999:
@@ -69,12 +70,19 @@ class PartialDate:
         if self.month is None:
             if self.day is not None:
                 raise InvalidDateError(text, "a day needs a month")
+            self._days(date(self.year, 1, 1), date(self.year, 12, 31))
             return
         if not 1 <= self.month <= 12:
             raise InvalidDateError(text, "the month must be between 01 and 12")
         days = calendar.monthrange(self.year, self.month)[1]
         if self.day is not None and not 1 <= self.day <= days:
             raise InvalidDateError(text, f"{MONTHS[self.month - 1]} {self.year} has {days} days")
+        first = date(self.year, self.month, self.day or 1)
+        self._days(first, first if self.day else date(self.year, self.month, days))
+
+    def _days(self, first: date, last: date) -> None:
+        object.__setattr__(self, "_first", first)
+        object.__setattr__(self, "_last", last)
 
     @classmethod
     def parse(cls, text: str) -> PartialDate:
@@ -98,13 +106,10 @@ class PartialDate:
         return self._key() < other._key()
 
     def first_day(self) -> date:
-        return date(self.year, self.month or 1, self.day or 1)
+        return self._first  # type: ignore[attr-defined, no-any-return]
 
     def last_day(self) -> date:
-        if self.day is not None:
-            return self.first_day()
-        month = self.month or 12
-        return date(self.year, month, calendar.monthrange(self.year, month)[1])
+        return self._last  # type: ignore[attr-defined, no-any-return]
 
     def in_words(self) -> str:
         """'1998', 'March 1998' or '14 March 1998'."""

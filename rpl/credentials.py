@@ -9,6 +9,7 @@ would refuse the document), and the result passes 1EdTech's OB 3.0 JSON schema.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -221,6 +222,7 @@ def alignment_target_type(skill: Skill) -> str | None:
 # --- the document ----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)  # a bulk run stamps every credential with one `now`
 def _timestamp(moment: datetime) -> str:
     if not isinstance(moment, datetime) or moment.utcoffset() is None:
         raise CredentialInputError(f"time {moment!r} must be a timezone-aware datetime")

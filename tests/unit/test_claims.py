@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -182,6 +183,14 @@ def test_partial_date_round_trips_through_text(day: date, precision: str):
     value = PartialDate(day.year, month, day.day if precision == "day" else None)
     assert PartialDate.parse(str(value)) == value
     assert value.first_day() <= day <= value.last_day()
+    first = date(day.year, month or 1, day.day if precision == "day" else 1)
+    last_month = month or 12
+    last = (
+        first
+        if precision == "day"
+        else date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
+    )
+    assert (value.first_day(), value.last_day()) == (first, last)
 
 
 # --- details ---------------------------------------------------------------------------------
