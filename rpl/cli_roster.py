@@ -150,7 +150,7 @@ def _bench(
 ) -> Any:
     from rpl.bootstrap import bootstrap
     from rpl.config import Settings
-    from rpl.services import roster, roster_jobs, roster_pipeline
+    from rpl.services import roster
     from rpl.services.organisations import RegisterOrganisation, register_organisation
 
     # A fresh instance: only RPL_HOME, whatever else the environment says.
@@ -173,45 +173,57 @@ def _bench(
         path = where / "roster.csv"
         rb.timed(figures, "generate (not counted)", lambda: rb.write_roster(path, rows))
         request = roster.ImportRequest(path.name, "operator:bench", direct=True)
-        # From here on, what a person running `rpl roster import --issue` waits for: Prefect
-        # (the embedded default starts a server) starting while the rows import, as there.
-        began = time.perf_counter()
-        warm = getattr(container.runner, "warm_up", None)
-        if warm:
-            warm().add_done_callback(
-                lambda _: figures.seconds.setdefault(
-                    "prefect start (n.c.)", time.perf_counter() - began
-                )
-            )
-        cpu = rb.cpu_seconds()
-        record, piped = rb.timed(
-            figures,
-            "import+sign",
-            lambda: roster_pipeline.import_and_issue(container, org.slug, path, request),
-        )
-        figures.counts["import+sign"] = record.rows_read
-        # What the pipeline left confirmed (nothing, unless a page failed) goes through the
-        # issue_roster flow, as `rpl roster import --issue` does: Prefect's share is measured.
-        started = rb.timed(figures, "issue rest (flow)", lambda: _run_issue(container, org.id))
-        figures.counts["issue rest (flow)"] = record.rows_added - (piped.issued if piped else 0)
-        counted = ("import+sign", "issue rest (flow)")
-        overall = sum(figures.seconds[p] for p in counted)
-        figures.prefect = rb.flow_overhead(started, overall)
-        roster_jobs.close_pools()  # the signers' CPU and memory count once they are reaped
-        figures.cpu_us_per_row = rb.cpu_per_row(cpu, rb.cpu_seconds(), record.rows_added)
-        verified = rb.timed(figures, "verify sample", lambda: _verify_sample(container, sample))
-        figures.counts["verify sample"] = verified
-        figures.seconds["overall (import+issue)"] = overall
-        figures.counts["overall (import+issue)"] = record.rows_added
-        # What a person waits for, the input file aside: the import with its issuance, Prefect
-        # started alongside (its flow takes the rest), and credentials verified.
-        figures.seconds["end to end"] = time.perf_counter() - began
-        figures.counts["end to end"] = record.rows_added
+        with rb.TreeMemory() as memory:
+            _measure(rb, container, org, path, request, figures, sample)
         own, children = rb.peak_rss_mib()
-        figures.memory_mib = {"parent": own, "signer": children}
+        figures.memory_mib = {"parent": own}
+        if memory.peak_mib is not None:
+            figures.tree_mib, figures.tree_processes = memory.peak_mib, memory.at_peak
+        else:  # each reaped child's own peak (a fork counts its parent's pages until it execs)
+            figures.memory_mib["child"] = children
     finally:
         container.close()
     return figures
+
+
+def _measure(
+    rb: Any, container: Any, org: Any, path: Path, request: Any, figures: Any, sample: int
+) -> None:
+    """What a person running `rpl roster import --issue` waits for, timed: Prefect (the
+    embedded default starts a server) starting while the rows import, as there, the import
+    with its issuance, the flow for the rest, and a verified sample."""
+    from rpl.services import roster_jobs, roster_pipeline
+
+    began = time.perf_counter()
+    warm = getattr(container.runner, "warm_up", None)
+    if warm:
+        warm().add_done_callback(
+            lambda _: figures.seconds.setdefault(
+                "prefect start (n.c.)", time.perf_counter() - began
+            )
+        )
+    cpu = rb.cpu_seconds()
+    record, piped = rb.timed(
+        figures,
+        "import+sign",
+        lambda: roster_pipeline.import_and_issue(container, org.slug, path, request),
+    )
+    figures.counts["import+sign"] = record.rows_read
+    # What the pipeline left confirmed (nothing, unless a page failed) goes through the
+    # issue_roster flow, as `rpl roster import --issue` does: Prefect's share is measured.
+    started = rb.timed(figures, "issue rest (flow)", lambda: _run_issue(container, org.id))
+    figures.counts["issue rest (flow)"] = record.rows_added - (piped.issued if piped else 0)
+    counted = ("import+sign", "issue rest (flow)")
+    overall = sum(figures.seconds[p] for p in counted)
+    figures.prefect = rb.flow_overhead(started, overall)
+    roster_jobs.close_pools()  # the signers' CPU counts once they are reaped
+    figures.cpu_us_per_row = rb.cpu_per_row(cpu, rb.cpu_seconds(), record.rows_added)
+    verified = rb.timed(figures, "verify sample", lambda: _verify_sample(container, sample))
+    figures.counts["verify sample"] = verified
+    figures.seconds["overall (import+issue)"] = overall
+    figures.counts["overall (import+issue)"] = record.rows_added
+    figures.seconds["end to end"] = time.perf_counter() - began
+    figures.counts["end to end"] = record.rows_added
 
 
 def _run_issue(container: Any, org_id: str) -> Any:

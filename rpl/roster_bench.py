@@ -2,15 +2,18 @@
 
 `rpl bench roster` prints, from one run on a fresh instance: rows/s of each phase and overall,
 CPU time per row (this process and its signer processes: steadier than rows/s on a shared
-machine), peak memory (this process and its largest signer process), and Prefect's share of
-the run — the flow's wall time minus the time its task bodies spent, over the whole run.
+machine), peak memory (this process, its largest signer process, and all of its processes at
+once, Prefect's server included), and Prefect's share of the run — the flow's wall time minus
+the time its task bodies spent, over the whole run.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import random
 import resource
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -67,10 +70,80 @@ def cpu_per_row(
 
 
 def peak_rss_mib() -> tuple[float, float]:
-    """Peak resident memory of this process and of its largest finished child, in MiB."""
+    """Peak resident memory of this process and of its largest finished child (a signer, or
+    any other process it started and reaped), in MiB."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return own, children
+
+
+class TreeMemory:
+    """The peak of the memory this process and every process under it (signers, Prefect's
+    server) hold at once: their PSS summed (a page shared by n processes counts 1/n in each),
+    read from /proc every `every` seconds by a thread. The peaks of `peak_rss_mib` are each
+    process's own, at different moments; this is what the machine must have. Linux only:
+    `peak_mib` is None elsewhere."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every, self.peak_kib, self.at_peak = every, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rpl-bench-memory", daemon=True)
+        self.available = Path(f"/proc/{os.getpid()}/smaps_rollup").exists()
+
+    def __enter__(self) -> TreeMemory:
+        if self.available:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self.available:
+            self._thread.join()
+
+    @property
+    def peak_mib(self) -> float | None:
+        return self.peak_kib / 1024 if self.available else None
+
+    def _run(self) -> None:
+        while True:
+            pids = _tree(os.getpid())
+            total = sum(_pss_kib(pid) for pid in pids)
+            if total > self.peak_kib:
+                self.peak_kib, self.at_peak = total, len(pids)
+            if self._stop.wait(self.every):
+                return
+
+
+def _tree(root: int) -> list[int]:
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        for task in _listdir(f"/proc/{pid}/task"):
+            todo += [int(c) for c in _read(f"/proc/{pid}/task/{task}/children").split()]
+    return pids
+
+
+def _pss_kib(pid: int) -> int:
+    for line in _read(f"/proc/{pid}/smaps_rollup").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0  # gone meanwhile
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 @dataclass
@@ -83,6 +156,8 @@ class Figures:
     prefect: dict[str, float] = field(default_factory=dict)
     memory_mib: dict[str, float] = field(default_factory=dict)
     cpu_us_per_row: dict[str, float] = field(default_factory=dict)
+    tree_mib: float = 0.0  # `TreeMemory`'s peak, when it could read it
+    tree_processes: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -100,6 +175,11 @@ class Figures:
             out.append(f"  cpu per row {name:<10} {value:8.0f} µs")
         for name, value in self.memory_mib.items():
             out.append(f"  peak memory {name:<10} {value:8.0f} MiB")
+        if self.tree_processes:
+            out.append(
+                f"  peak memory {'all':<10} {self.tree_mib:8.0f} MiB"
+                f" PSS, {self.tree_processes} processes at once"
+            )
         return out
 
 

@@ -210,6 +210,8 @@ def test_the_roster_benchmark_reports_each_phase_and_the_end_to_end_time(tmp_pat
     assert rows["verify sample"] == 5 and rows["import+sign"] == 400
     assert rows["end to end"] == 398  # every 200th generated row is rejected
     assert "cpu per row total" in result.output and "peak memory parent" in result.output
+    (whole,) = [line.split() for line in result.output.splitlines() if "peak memory all" in line]
+    assert float(whole[3]) > 0 and whole[4:6] == ["MiB", "PSS,"] and int(whole[6]) >= 1
 
 
 class _RecordingRunner:
