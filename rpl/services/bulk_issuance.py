@@ -57,7 +57,7 @@ from rpl.services.attestation import Urls
 from rpl.services.organisations import issuer_profile, organisation_did
 from rpl.services.ports import UowFactory
 from rpl.services.status import status_list_url, status_purpose
-from rpl.status import StatusPurpose, allocate_indexes, list_length, status_entry
+from rpl.status import StatusPurpose, TakenIndexes, allocate_indexes, list_length, status_entry
 from rpl.storage.bulk import IssuedItem, random_uuid, time_ordered_id
 from rpl.storage.codec import details_from_json
 from rpl.storage.unit_of_work import ConcurrentUpdateError, DuplicateError
@@ -262,7 +262,7 @@ class BulkStatusAllocator:
     query per draw. Another run's draws are not seen: the unique key catches those, and the
     page falls back to one-by-one storing."""
 
-    taken: dict[str, set[int]]
+    taken: dict[str, TakenIndexes]
     rng: Any = field(default_factory=lambda: secrets.SystemRandom())
 
     def draw(self, count: int) -> list[tuple[tuple[str, int], ...]]:

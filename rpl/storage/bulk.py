@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from rpl.status import TakenIndexes
 from rpl.storage.status import StatusAllocationRow, count_allocations
 from rpl.storage.tables import ClaimEventRow, ClaimRow, CredentialRow
 
@@ -64,8 +65,11 @@ def _uuid_text(value: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-# Page cache of a SQLite connection that writes in bulk (kept for the connection's life).
-BULK_CACHE_KIB = 256 * 1024
+# Page cache of a SQLite connection that writes in bulk (kept for the connection's life). A
+# 1M-row direct import (`rpl bench roster`) ran as fast with 128 MiB as with 256 (116.3 s
+# against 116.4 s; its random-keyed indexes then hold ~175 MiB, read back from the OS's cache),
+# 137 MiB smaller; with 64 MiB, 2.5% slower.
+BULK_CACHE_KIB = 128 * 1024
 # WAL pages a bulk-writing SQLite connection lets gather before it checkpoints (256 MiB).
 BULK_WAL_PAGES = 65_536
 
@@ -286,15 +290,15 @@ class BulkRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def allocated_indexes(self, org_id: str, purpose: str) -> set[int]:
-        """Every index of the list handed out so far (a million ints is ~60 MB: read once a run)."""
+    def allocated_indexes(self, org_id: str, purpose: str) -> TakenIndexes:
+        """Every index of the list handed out so far (read once a run, kept as a bitmap)."""
         rows = self.session.execute(
             select(StatusAllocationRow.status_index).where(  # type: ignore[call-overload]
                 col(StatusAllocationRow.organisation_id) == org_id,
                 col(StatusAllocationRow.purpose) == purpose,
             )
         )
-        return {index for (index,) in rows}
+        return TakenIndexes(index for (index,) in rows)
 
     def sample_documents(self, limit: int) -> list[str]:
         """Up to `limit` stored credentials picked at random (benchmarks and checks verify them)."""

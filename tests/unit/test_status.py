@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import random
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from rpl.status import (
     StatusListError,
     StatusListFullError,
     StatusPurpose,
+    TakenIndexes,
     allocate_indexes,
     decode_list,
     encode_list,
@@ -204,3 +206,32 @@ def test_the_status_list_credential_follows_the_specification() -> None:
     assert subject["type"] == "BitstringStatusList" and subject["statusPurpose"] == "suspension"
     assert subject["ttl"] == 300_000
     assert set_indexes(decode_list(subject["encodedList"])) == [3]
+
+
+@given(
+    st.lists(st.integers(0, 5_000), max_size=300),
+    st.lists(st.integers(-3, 5_100), max_size=50),
+)
+def test_taken_indexes_behave_as_a_set_of_them(added: list[int], asked: list[int]) -> None:
+    taken, reference = TakenIndexes(added[: len(added) // 2]), set(added[: len(added) // 2])
+    for index in added[len(added) // 2 :]:
+        taken.add(index)
+        reference.add(index)
+    taken.update(added[:5])
+    reference.update(added[:5])
+    assert len(taken) == len(reference)
+    assert list(taken) == sorted(reference)
+    assert [i in taken for i in asked] == [i in reference for i in asked]
+    assert "7" not in taken and None not in taken
+
+
+def test_taken_indexes_refuse_a_negative_index_and_hold_a_million_in_kilobytes() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        TakenIndexes([-1])
+    rng = random.Random(5)
+    drawn = rng.sample(range(2**21), 1_000_000)
+    taken = TakenIndexes(drawn)
+    assert len(taken) == 1_000_000 and sys.getsizeof(taken._bits) < 600_000
+    assert all(i in taken for i in drawn[:1000])
+    chosen = allocate_indexes(rng, 2**21, taken, 1000)
+    assert not any(i in taken for i in chosen)
