@@ -8,6 +8,8 @@
 3. `exchange` (RFC 6749 §4.1.3, §6): the code (with its PKCE verifier and the same redirect URI)
    buys an access token that expires and a refresh token. Refreshing rotates: the old refresh
    token dies, and using a dead one again revokes the whole grant (a leaked token has been used).
+   A refresh token not used for `REFRESH_TTL` expires (each rotation gives a new one the full
+   time): an app nobody has run for months must ask the holder again.
    A code used twice revokes the grant too (RFC 6749 §4.1.2).
 4. `bearer_grant`: what a resource request's access token allows, and for whom.
 5. `revoke` (RFC 7009), `connected_apps` and `disconnect_app`: the client or the holder ends it.
@@ -32,6 +34,7 @@ from rpl.storage.oauth import ACCESS, REFRESH, AuthorizationCode, Grant
 from rpl.tokens import hash_token
 
 CODE_TTL = timedelta(minutes=5)
+REFRESH_TTL = timedelta(days=90)
 CLIENT_PREFIX = "rplc_"
 
 
@@ -241,7 +244,7 @@ def _rotate_refresh(
     uow: UowFactory, client: Client, form: Mapping[str, str], now: datetime
 ) -> tuple[Grant, tuple[str, ...]]:
     invalid = OAuthError(
-        "invalid_grant", "the refresh token is unknown, revoked or not this client's"
+        "invalid_grant", "the refresh token is unknown, expired, revoked or not this client's"
     )
     with uow() as tx:
         token = tx.oauth.token(hash_token(form.get("refresh_token", "")))
@@ -250,6 +253,8 @@ def _rotate_refresh(
             raise invalid
         if grant.revoked_at is not None or token.revoked_at is not None:
             raise invalid
+        if token.expires_at is not None and token.expires_at <= now:
+            raise invalid  # unused too long; the grant stands, for the holder to see and end
         won = tx.oauth.use_refresh(token.token_hash, now)
         tx.commit()
     if not won:  # a rotated-out refresh token came back: it leaked, or the client is confused
@@ -275,7 +280,8 @@ def _issue_tokens(
     with uow() as tx:
         tx.oauth.add_token(hash_token(access), grant.id, ACCESS, scope, now, now + access_ttl)
         if refresh:
-            tx.oauth.add_token(hash_token(refresh), grant.id, REFRESH, scope, now, None)
+            expires = now + REFRESH_TTL
+            tx.oauth.add_token(hash_token(refresh), grant.id, REFRESH, scope, now, expires)
         tx.commit()
     return oauth.token_response(access, int(access_ttl.total_seconds()), scope, refresh)
 

@@ -140,6 +140,28 @@ def test_a_reused_refresh_token_revokes_the_grant(platform: Platform, browser: A
     refused(platform.refresh(renewed["refresh_token"]), 400, "invalid_grant")
 
 
+def test_a_refresh_token_unused_for_its_lifetime_expires_and_each_rotation_renews_it(
+    container: Container, platform: Platform, browser: Any
+) -> None:
+    from rpl.services.oauth import REFRESH_TTL
+
+    tokens, _ = connect(platform, browser)
+    start = container.now()
+    later = start + REFRESH_TTL - timedelta(minutes=1)
+    container.now = lambda: later  # type: ignore[method-assign]
+    renewed = platform.refresh(tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert platform.get("/credentials", renewed.json()["access_token"]).status_code == 200
+    container.now = lambda: later + REFRESH_TTL  # type: ignore[method-assign]
+    refused(platform.refresh(renewed.json()["refresh_token"]), 400, "invalid_grant")
+    # Expired, not leaked: the grant stands (the holder, signed in again after months, sees
+    # the app and can end it), and the holder's yes gives the app new tokens.
+    sign_in(browser, container, HOLDER)
+    assert "Platform Example" in browser.get("/my/apps").text
+    again, _ = connect(platform, browser)
+    assert platform.get("/credentials", again["access_token"]).status_code == 200
+
+
 def test_a_disconnected_app_gets_401(platform: Platform, browser: Any) -> None:
     tokens, _ = connect(platform, browser)
     apps = browser.get("/my/apps")
