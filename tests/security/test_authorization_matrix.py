@@ -30,7 +30,7 @@ from rpl.services.organisations import (
 from tests.conftest import PUBLIC_URL, csrf_from, outbox_links
 from tests.credit.support import sample_crosswalk
 from tests.web.journey import credential_id, decide, file_claim
-from tests.web.signin import add_member, new_client, sign_in
+from tests.web.signin import add_member, api_headers, new_client, sign_in
 
 OPERATOR_TOKEN = "test-admin-token"
 ROLES = (
@@ -527,12 +527,11 @@ def build_world(
         headers[role] = {}
         if role in EMAILS:
             sign_in(clients[role], container, EMAILS[role])
-            with container.uow() as tx:
-                account = tx.accounts.by_email(EMAILS[role])
-            assert account is not None
-            _, secret = accounts.create_api_token(container.uow, account, "matrix", container.now())
-            headers[role] = {"Authorization": f"Bearer {secret}"}
+            headers[role] = api_headers(container, EMAILS[role], "matrix")
             if role in ("claimant", "other_claimant"):
+                with container.uow() as tx:
+                    account = tx.accounts.by_email(EMAILS[role])
+                assert account is not None
                 made, _ = accounts.create_api_token(
                     container.uow, account, "spare", container.now()
                 )

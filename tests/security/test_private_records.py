@@ -27,13 +27,12 @@ from fastapi.testclient import TestClient
 from rpl.bootstrap import Container
 from rpl.config import Settings
 from rpl.organisations import Organisation
-from rpl.services import accounts
 from rpl.services.organisations import RegisterOrganisation, register_organisation
 from tests.conftest import PUBLIC_URL, csrf_from
 from tests.credit.support import OtherIssuer, issued_here, unsigned_badge
 from tests.security.test_authorization_matrix import app_routes
 from tests.web.journey import file_claim
-from tests.web.signin import add_member, sign_in
+from tests.web.signin import add_member, api_headers, sign_in
 
 X = "margaret@example.net"  # the holder `issued_here` issues to
 NARRATIVE = "Night-shift triage lead; PRIVATE-NARRATIVE-7f3a"
@@ -117,11 +116,7 @@ def role_clients(app: Any, container: Container) -> dict[str, tuple[Any, dict]]:
         headers: dict[str, str] = {}
         if role in EMAILS:
             sign_in(client, container, EMAILS[role])
-            with container.uow() as tx:
-                account = tx.accounts.by_email(EMAILS[role])
-            assert account is not None
-            _, secret = accounts.create_api_token(container.uow, account, "scan", container.now())
-            headers = {"Authorization": f"Bearer {secret}"}
+            headers = api_headers(container, EMAILS[role], "scan")
         clients[role] = (client, headers)
     return clients
 

@@ -47,3 +47,16 @@ def add_member(
     return members.add_member(
         container.uow, None, PUBLIC_URL, org, email, role, title, OPERATOR, container.now()
     )
+
+
+def api_headers(container: Container, email: str, name: str = "test") -> dict[str, str]:
+    """An Authorization header with a new API token of `email`'s account (made if none)."""
+    from rpl.services import accounts
+
+    now = container.now()
+    with container.uow() as tx:
+        account, made = tx.accounts.ensure(f"acct-{email}", email, now)
+        if made:
+            tx.commit()
+    _, secret = accounts.create_api_token(container.uow, account, name, now)
+    return {"Authorization": f"Bearer {secret}"}

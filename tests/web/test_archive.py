@@ -18,11 +18,11 @@ from rpl.archive import sha256_hex
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
 from rpl.proofs.jose import sign_vc_jwt
-from rpl.services import accounts, archive
+from rpl.services import archive
 from rpl.verify import verify_credential
 from tests.conftest import csrf_from
 from tests.credit.support import OtherIssuer, issued_here, unsigned_badge
-from tests.web.signin import sign_in
+from tests.web.signin import api_headers, sign_in
 
 HOLDER = "margaret@example.net"
 CLR_SCHEMA = Path(
@@ -175,11 +175,7 @@ def test_a_bad_archive_is_refused_whole(
 
 def test_the_api_imports_for_the_token_holder(client: Any, container: Container) -> None:
     now = container.now()
-    with container.uow() as tx:
-        account, _ = tx.accounts.ensure("acct-1", HOLDER, now)
-        tx.commit()
-    _, secret = accounts.create_api_token(container.uow, account, "import", now)
-    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    headers = {**api_headers(container, HOLDER, "import"), "Content-Type": "application/json"}
     body = badge(now).encode()
     first = client.post("/api/my/import", content=body, headers=headers)
     assert first.status_code == 200, first.text

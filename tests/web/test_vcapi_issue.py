@@ -11,9 +11,8 @@ from sqlalchemy import text
 
 from rpl.bootstrap import Container
 from rpl.organisations import Organisation
-from rpl.services import accounts
 from rpl.services.organisations import RegisterOrganisation, register_organisation
-from tests.web.signin import add_member
+from tests.web.signin import add_member, api_headers
 from tests.web.test_vcapi import ADMIN, credential, issue
 from tests.web.test_vcapi import issuer as issuer  # noqa: F401 (a fixture)
 
@@ -47,11 +46,7 @@ def audit_entries(container: Container) -> list[Any]:
 def api_token(container: Container, org: Organisation, email: str, role: str) -> dict[str, str]:
     if role:
         add_member(container, org, email, role, "Head of HR")
-    with container.uow() as tx:
-        account, _ = tx.accounts.ensure(f"acct-{email}", email, container.now())
-        tx.commit()
-    _, secret = accounts.create_api_token(container.uow, account, "vc-api", container.now())
-    return {"Authorization": f"Bearer {secret}"}
+    return api_headers(container, email, "vc-api")
 
 
 def test_credential_status_option_adds_an_entry_from_the_organisations_list(
