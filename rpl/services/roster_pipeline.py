@@ -5,10 +5,10 @@ This process reads the file's records (csv, unchecked), looks up which natural k
 upload stored (`roster.row_key`), draws the status indexes, and hands each chunk to the signer
 pool. A signer checks every row with the roster's own rules (`roster.parse_row`), builds each
 new row's pre-confirmed claim, events and roster entry (`direct_rows.DirectRows`: the rows
-`roster.new_claim_rows` defines, as tuples) and signs its credential (`bulk_issuance.sign_claim`:
-schema check, signature, its check). Back here, the
-chunk is stored whole: its claims (issued, or confirmed when their credential could not be
-made), their three import events and `CredentialIssued`, their entries, credentials, status
+`roster.new_claim_rows` defines, as tuples) and signs its credential
+(`bulk_issuance.sign_claim`: schema check, signature, its check). Back here, the chunk is
+stored whole: its claims (issued, or confirmed when their credential could not be made),
+their three import events and `CredentialIssued`, their entries, credentials, status
 allocations, the rejected rows, the import's counts and the two audit entries of a chunk and
 a page (`RosterRowsConfirmed`, `CredentialsIssued`). Nothing is written twice: a claim is not
 stored confirmed to be read back and updated a moment later.
