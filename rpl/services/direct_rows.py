@@ -120,6 +120,7 @@ _IMPORTED = (
     (2, _E.CLAIM_CONFIRMED.value, _S.REQUESTED.value, _S.CONFIRMED.value),
 )
 _ISSUED = (3, _E.CREDENTIAL_ISSUED.value, _S.CONFIRMED.value, _S.ISSUED.value)
+_CONFIRMED_STATE, _ISSUED_STATE = _S.CONFIRMED.value, _S.ISSUED.value  # looked up once, not a row
 
 
 class DirectRows:
@@ -152,11 +153,8 @@ class DirectRows:
             **where,
         }
         # Each event's data JSON up to the row's line: '{…,"line":' + line + '}'.
-        self._data = (
-            _open(where),
-            _open(where),
-            _open(confirmed),
-        )
+        drafted = _open(where)  # drafted and requested say the same
+        self._data = (drafted, drafted, _open(confirmed))
 
     def claim(self, claim_id: str, row: RosterRow) -> Claim:
         """The row's claim as it is signed: confirmed by the uploader's attester now. Its events
@@ -185,7 +183,7 @@ class DirectRows:
             (
                 claim_id,
                 org,
-                _S.ISSUED.value if issued else _S.CONFIRMED.value,
+                _ISSUED_STATE if issued else _CONFIRMED_STATE,
                 2 if issued else 1,
                 d.claimant_email.lower(),
                 None,  # a direct import mails no link
